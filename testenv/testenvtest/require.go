@@ -1,0 +1,35 @@
+// Package testenvtest gives integration tests the running local cluster.
+package testenvtest
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/saitodrom/zdd/testenv"
+)
+
+var (
+	once   sync.Once
+	env    *testenv.Env
+	envErr error
+)
+
+// Require returns the local cluster, bringing it up (round-robin mode, or the mode it already
+// runs in) if it is not running. The state directory is $ZDD_TESTENV_DIR or testenv.DefaultDir.
+// It fails the test when the cluster cannot be brought up; it never skips.
+func Require(t testing.TB) *testenv.Env {
+	t.Helper()
+	once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		env, envErr = testenv.Up(ctx, testenv.Options{Dir: os.Getenv("ZDD_TESTENV_DIR"),
+			Log: func(format string, args ...any) { t.Logf(format, args...) }})
+	})
+	if envErr != nil {
+		t.Fatalf("testenv: %v", envErr)
+	}
+	return env
+}
