@@ -108,11 +108,11 @@ func writeTomcatBase(n Node, all []Node, users [2]Credentials) error {
 		return err
 	}
 	files := map[string]string{
-		"conf/server.xml":                    sx.String(),
-		"conf/tomcat-users.xml":              tomcatUsers(users),
-		"conf/context.xml":                   contextXML, // no <Manager>: it would silently turn clustering off
+		"conf/server.xml":                     sx.String(),
+		"conf/tomcat-users.xml":               tomcatUsers(users),
+		"conf/context.xml":                    contextXML, // no <Manager>: it would silently turn clustering off
 		"conf/Catalina/localhost/manager.xml": managerContext,
-		"conf/logging.properties":            loggingProperties,
+		"conf/logging.properties":             loggingProperties,
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(n.Base, name), []byte(body), 0o600); err != nil {

@@ -347,4 +347,3 @@ func AptInstall(ctx context.Context, pkgs []string) error {
 	}
 	return run(append([]string{"install", "-y", "-qq", "--no-install-recommends"}, pkgs...)...)
 }
-
