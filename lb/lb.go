@@ -1,0 +1,154 @@
+// Package lb is the seam between a release and the load balancers that route
+// traffic to Tomcat nodes.
+//
+// # Contract
+//
+// The release engine (package deployer) is the only caller. Before it
+// deploys a new version to a batch of nodes it calls [Balancer.States] to
+// remember the current weights, then [Balancer.Apply] once with every node of
+// the batch set Down, deploys, and calls Apply once more to put the whole batch
+// back: each Apply is ONE change of the configuration (one reload per
+// load-balancer host), so a batch leaves and re-enters rotation together.
+// After every Apply the engine calls [Balancer.Verify] with the same states to
+// confirm that what is live matches what it asked for. On Ctrl-C or on a failed
+// step the engine calls Apply with the states it remembered, on a fresh, short
+// context.
+//
+// Nodes are named the way the implementation's configuration knows them (for
+// Nginx the server address written in the upstream file, e.g. 127.0.0.1:18081,
+// or a name mapped to it by the implementation's options).
+//
+// # Errors
+//
+//   - [ErrUnknownNode]: a node is not known to the load balancer; nothing was
+//     changed. Fix the configuration (node names/addresses).
+//   - [ErrInvalidState]: a weight outside the implementation's range (see
+//     [Balancer.WeightRange]); nothing was changed.
+//   - *[RolledBackError]: the change failed on some host and every host was put
+//     back to its previous configuration. Traffic flows as before the call;
+//     the release may retry or stop.
+//   - *[RollbackFailedError]: the change failed AND putting some host back
+//     failed too. The load balancers may disagree with each other: a human
+//     must look (the error names the host and the step).
+//   - [ErrNotLive]: Verify found that what is live differs from what was asked.
+//   - any other error (context cancelled, connection refused before anything
+//     was written) means nothing was changed.
+package lb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// State is the desired or observed routing state of one node.
+type State struct {
+	// Weight is the node's share of new traffic relative to the other nodes.
+	// It must lie inside the implementation's WeightRange, except that 0
+	// with Down set means "take it down, leave its weight as it is". The
+	// weight is kept (and ignored by the load balancer) while Down is true.
+	Weight int
+	// Down takes the node out of rotation: it gets no new traffic.
+	Down bool
+}
+
+// String renders the state as "weight=3" or "weight=3 down".
+func (s State) String() string {
+	if s.Down {
+		return fmt.Sprintf("weight=%d down", s.Weight)
+	}
+	return fmt.Sprintf("weight=%d", s.Weight)
+}
+
+// Balancer is a load balancer (possibly several hosts that must agree, such as
+// an HA pair) that routes requests to Tomcat nodes. Implementations are safe
+// for use by one caller at a time.
+type Balancer interface {
+	// States returns the current state of every node the load balancer
+	// knows, keyed by node. It changes nothing.
+	States(ctx context.Context) (map[string]State, error)
+	// Apply sets the given nodes to the given states in ONE change on every
+	// host: either every host ends up with all of them or every host is put
+	// back as it was (see the package documentation for the errors). Nodes
+	// not in the map keep their state. An empty map is a no-op.
+	Apply(ctx context.Context, states map[string]State) error
+	// Verify checks that the given states are what is live on every host now.
+	// It returns nil when they are, an error wrapping ErrNotLive when they
+	// are not, and another error when it cannot tell.
+	Verify(ctx context.Context, states map[string]State) error
+	// WeightRange is the inclusive range of weights Apply accepts.
+	WeightRange() (min, max int)
+}
+
+var (
+	// ErrUnknownNode means a node given to Apply or Verify is not configured
+	// on the load balancer. Nothing was changed.
+	ErrUnknownNode = errors.New("unknown node")
+	// ErrInvalidState means a state cannot be expressed by the load balancer
+	// (weight out of range). Nothing was changed.
+	ErrInvalidState = errors.New("invalid state")
+	// ErrNotLive means Verify found a difference between the asked and the
+	// live state.
+	ErrNotLive = errors.New("state not live")
+)
+
+// RolledBackError reports a change that failed on Host during Step; every
+// host was put back to its previous configuration.
+type RolledBackError struct {
+	Host string
+	Step string
+	Err  error
+}
+
+func (e *RolledBackError) Error() string {
+	return fmt.Sprintf("%s on %s: %v (every host was put back to its previous configuration)", e.Step, e.Host, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *RolledBackError) Unwrap() error { return e.Err }
+
+// RollbackFailedError reports a change that failed (Err) and a rollback that
+// failed too on at least one host (Rollback). The hosts may now disagree.
+type RollbackFailedError struct {
+	Err      error
+	Rollback []error
+}
+
+func (e *RollbackFailedError) Error() string {
+	msgs := make([]string, len(e.Rollback))
+	for i, r := range e.Rollback {
+		msgs[i] = r.Error()
+	}
+	return fmt.Sprintf("%v; rollback FAILED: %s (hint: check every load balancer by hand; hosts may disagree)",
+		e.Err, strings.Join(msgs, "; "))
+}
+
+// Unwrap returns the original cause and the rollback failures.
+func (e *RollbackFailedError) Unwrap() []error { return append([]error{e.Err}, e.Rollback...) }
+
+// CheckStates validates every state against [min,max]; the error wraps
+// ErrInvalidState and names the first bad node (in sorted order).
+func CheckStates(states map[string]State, min, max int) error {
+	for _, n := range SortedNodes(states) {
+		s := states[n]
+		if s.Down && s.Weight == 0 {
+			continue
+		}
+		if s.Weight < min || s.Weight > max {
+			return fmt.Errorf("%w: node %s: weight %d outside %d..%d", ErrInvalidState, n, s.Weight, min, max)
+		}
+	}
+	return nil
+}
+
+// SortedNodes returns the keys of states in sorted order.
+func SortedNodes[V any](states map[string]V) []string {
+	out := make([]string, 0, len(states))
+	for n := range states {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,159 @@
+package nginx
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/saitodrom/zdd/lb"
+	"github.com/saitodrom/zdd/lb/remote"
+)
+
+// change is the planned change on one host.
+type change struct {
+	host     Host
+	old, new []byte
+}
+
+// Apply sets the given node states on every host in one change per host:
+// all hosts get them or every host is put back (see the package doc).
+func (b *Balancer) Apply(ctx context.Context, states map[string]lb.State) error {
+	if len(states) == 0 {
+		return nil
+	}
+	addrs, err := b.toAddrs(states)
+	if err != nil {
+		return err
+	}
+	plan, err := b.prepare(ctx, addrs)
+	if err != nil || len(plan) == 0 {
+		return err
+	}
+	for i, c := range plan {
+		if err := b.install(ctx, c); err != nil {
+			return b.rollback(ctx, plan[:i+1], 0, &lb.RolledBackError{Host: c.host.Name, Step: "install", Err: err})
+		}
+	}
+	for i, c := range plan {
+		if err := b.reload(ctx, c.host); err != nil {
+			return b.rollback(ctx, plan, i+1, &lb.RolledBackError{Host: c.host.Name, Step: "reload", Err: err})
+		}
+	}
+	return nil
+}
+
+// prepare renders the new file of every host; hosts whose file would not
+// change are left out. Nothing is written.
+func (b *Balancer) prepare(ctx context.Context, addrs map[string]lb.State) ([]change, error) {
+	var plan []change
+	for _, h := range b.opts.Hosts {
+		f, err := b.read(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		out, err := f.Render(addrs, b.opts.Upstreams)
+		if err != nil {
+			return nil, fmt.Errorf("%w (on %s; nothing changed)", err, h.Name)
+		}
+		if err := checkRendered(out, addrs, b.opts.Upstreams); err != nil {
+			return nil, fmt.Errorf("nginx: render for %s: %w (bug; nothing changed)", h.Name, err)
+		}
+		if !bytes.Equal(out, f.Bytes()) {
+			plan = append(plan, change{host: h, old: f.Bytes(), new: out})
+		}
+	}
+	return plan, nil
+}
+
+// checkRendered parses the rendered file again and checks the states.
+func checkRendered(out []byte, addrs map[string]lb.State, ups []string) error {
+	f, err := Parse(out)
+	if err != nil {
+		return err
+	}
+	got, err := f.States(ups)
+	if err != nil {
+		return err
+	}
+	for a, want := range addrs {
+		g := got[a]
+		if g.Down != want.Down || (want.Weight != 0 && g.Weight != want.Weight) {
+			return fmt.Errorf("server %s rendered %v, want %v", a, g, want)
+		}
+	}
+	return nil
+}
+
+// install saves the old file, swaps the new one in and tests the main
+// configuration. On a failed test the old file is put back here.
+func (b *Balancer) install(ctx context.Context, c change) error {
+	h := c.host
+	if err := remote.WriteFile(ctx, h.Runner, h.UpstreamFile+".zdd-prev", c.old); err != nil {
+		return fmt.Errorf("keep the old file: %w", err)
+	}
+	if err := remote.WriteFile(ctx, h.Runner, h.UpstreamFile, c.new); err != nil {
+		return err
+	}
+	if _, err := h.Runner.Run(ctx, h.TestCommand, nil); err != nil {
+		return fmt.Errorf("test command %q rejected the new upstream file: %w", h.TestCommand, err)
+	}
+	return nil
+}
+
+// rollback writes the old file back on every host of plan and reloads the
+// first reloaded hosts of them (those that may have loaded the new file).
+// It runs on a fresh context so that a cancelled ctx still restores.
+func (b *Balancer) rollback(ctx context.Context, plan []change, reloaded int, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.opts.ReloadTimeout+30*time.Second)
+	defer cancel()
+	var errs []error
+	for i, c := range plan {
+		if err := remote.WriteFile(ctx, c.host.Runner, c.host.UpstreamFile, c.old); err != nil {
+			errs = append(errs, fmt.Errorf("nginx: restore %s on %s: %w", c.host.UpstreamFile, c.host.Name, err))
+			continue
+		}
+		if i < reloaded {
+			if err := b.reload(ctx, c.host); err != nil {
+				errs = append(errs, fmt.Errorf("nginx: reload the restored file on %s: %w", c.host.Name, err))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return &lb.RollbackFailedError{Err: cause, Rollback: errs}
+	}
+	return fmt.Errorf("nginx: %w", cause)
+}
+
+// Verify checks on every host that the upstream file holds the states and
+// that Nginx has loaded it (a worker started after the file was written).
+func (b *Balancer) Verify(ctx context.Context, states map[string]lb.State) error {
+	addrs, err := b.toAddrs(states)
+	if err != nil {
+		return err
+	}
+	for _, h := range b.opts.Hosts {
+		f, err := b.read(ctx, h)
+		if err != nil {
+			return err
+		}
+		got, err := f.States(b.opts.Upstreams)
+		if err != nil {
+			return fmt.Errorf("%w: %w", lb.ErrNotLive, err)
+		}
+		for _, a := range lb.SortedNodes(addrs) {
+			want := addrs[a]
+			g, ok := got[a]
+			if !ok {
+				return fmt.Errorf("nginx: verify on %s: %w: no server %s", h.Name, lb.ErrUnknownNode, a)
+			}
+			if g.Down != want.Down || (want.Weight != 0 && g.Weight != want.Weight) {
+				return fmt.Errorf("nginx: verify on %s: %w: server %s is %v, want %v", h.Name, lb.ErrNotLive, a, g, want)
+			}
+		}
+		if err := b.checkLoaded(ctx, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}

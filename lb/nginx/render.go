@@ -1,0 +1,165 @@
+package nginx
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/saitodrom/zdd/lb"
+)
+
+// Weight limits zdd writes. Nginx rejects weight=0: a node out of rotation
+// is written down.
+const (
+	MinWeight = 1
+	MaxWeight = 1000
+)
+
+// Bytes returns the file as parsed.
+func (f *File) Bytes() []byte { return f.src }
+
+// Upstream returns the block named name, or nil.
+func (f *File) Upstream(name string) *Upstream {
+	for _, u := range f.Upstreams {
+		if u.Name == name {
+			return u
+		}
+	}
+	return nil
+}
+
+// selected returns the blocks named in names (all blocks when names is
+// empty); an unknown name is an error.
+func (f *File) selected(names []string) ([]*Upstream, error) {
+	if len(names) == 0 {
+		return f.Upstreams, nil
+	}
+	out := make([]*Upstream, 0, len(names))
+	for _, n := range names {
+		u := f.Upstream(n)
+		if u == nil {
+			return nil, fmt.Errorf("nginx: upstream %q not found in the upstream file (it has %s)", n, f.names())
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+func (f *File) names() string {
+	var b bytes.Buffer
+	for i, u := range f.Upstreams {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(u.Name)
+	}
+	if b.Len() == 0 {
+		return "no upstream block"
+	}
+	return b.String()
+}
+
+// States returns the state of every server address listed in the selected
+// upstream blocks (all when upstreams is empty). A server listed in several
+// blocks must have the same weight and down flag in each of them.
+func (f *File) States(upstreams []string) (map[string]lb.State, error) {
+	ups, err := f.selected(upstreams)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]lb.State{}
+	where := map[string]string{}
+	for _, u := range ups {
+		for _, s := range u.Servers {
+			st := lb.State{Weight: s.Weight, Down: s.Down}
+			here := fmt.Sprintf("upstream %s line %d", u.Name, s.Line)
+			if prev, ok := out[s.Addr]; ok && prev != st {
+				return nil, fmt.Errorf("nginx: server %s is %v in %s but %v in %s (hint: apply a state to make them agree)",
+					s.Addr, prev, where[s.Addr], st, here)
+			}
+			out[s.Addr], where[s.Addr] = st, here
+		}
+	}
+	return out, nil
+}
+
+type edit struct {
+	start, end int
+	text       string
+}
+
+// Render returns the file with the given states (keyed by server address)
+// applied to every server directive, in the selected upstream blocks, that
+// lists that address. An address not listed in any selected block wraps
+// lb.ErrUnknownNode; a weight outside MinWeight..MaxWeight wraps
+// lb.ErrInvalidState. Nothing else in the file changes.
+func (f *File) Render(states map[string]lb.State, upstreams []string) ([]byte, error) {
+	if err := lb.CheckStates(states, MinWeight, MaxWeight); err != nil {
+		return nil, fmt.Errorf("nginx: %w", err)
+	}
+	ups, err := f.selected(upstreams)
+	if err != nil {
+		return nil, err
+	}
+	found := map[string]bool{}
+	var edits []edit
+	for _, u := range ups {
+		for _, s := range u.Servers {
+			st, ok := states[s.Addr]
+			if !ok {
+				continue
+			}
+			found[s.Addr] = true
+			edits = append(edits, f.edits(s, st)...)
+		}
+	}
+	for _, a := range lb.SortedNodes(states) {
+		if !found[a] {
+			return nil, fmt.Errorf("nginx: %w: no server %s in upstream %s", lb.ErrUnknownNode, a, f.names())
+		}
+	}
+	sort.SliceStable(edits, func(i, j int) bool { return edits[i].start < edits[j].start })
+	var b bytes.Buffer
+	pos := 0
+	for _, e := range edits {
+		b.Write(f.src[pos:e.start])
+		b.WriteString(e.text)
+		pos = e.end
+	}
+	b.Write(f.src[pos:])
+	return b.Bytes(), nil
+}
+
+// edits returns the changes that turn s into st.
+func (f *File) edits(s *Server, st lb.State) []edit {
+	var out []edit
+	w := st.Weight
+	if st.Down && w == 0 {
+		w = s.Weight
+	}
+	switch {
+	case s.hasWeight && w != s.Weight:
+		out = append(out, edit{s.weightSpan[0], s.weightSpan[1], "weight=" + strconv.Itoa(w)})
+	case !s.hasWeight && w != 1:
+		out = append(out, edit{s.addrEnd, s.addrEnd, " weight=" + strconv.Itoa(w)})
+	}
+	switch {
+	case st.Down && !s.Down:
+		out = append(out, edit{s.lastEnd, s.lastEnd, " down"})
+	case !st.Down && s.Down:
+		for _, d := range s.downSpans {
+			out = append(out, edit{f.spaceBefore(d[0]), d[1], ""})
+		}
+	}
+	return out
+}
+
+// spaceBefore returns the start of the run of blanks (spaces, tabs) that
+// ends at i.
+func (f *File) spaceBefore(i int) int {
+	for i > 0 && (f.src[i-1] == ' ' || f.src[i-1] == '\t') {
+		i--
+	}
+	return i
+}

@@ -1,0 +1,112 @@
+// Package remote runs shell commands on a load-balancer host, over SSH or on
+// this machine, behind one interface.
+//
+// # Contract
+//
+// [Runner.Run] runs one POSIX shell command line (sh -c on the host) and
+// returns its standard output. Callers build command lines with [Quote] or
+// [Join] so that every argument reaches the shell as one literal word; values
+// that come from configuration are also checked with [CheckPath] first.
+// Errors:
+//
+//   - *[ExitError]: the command ran and exited non-zero (or was killed by a
+//     signal); it carries the exit code and the standard error.
+//   - *[HostKeyError] (from [DialSSH]): the host's key is unknown or changed;
+//     the error shows the SHA256 fingerprint and how to trust the key.
+//   - a context error: the deadline passed (the remote command is signalled
+//     and the session closed).
+//   - any other error: the transport failed; the command may or may not have
+//     run.
+//
+// Runners are safe for concurrent use.
+package remote
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Runner runs shell command lines on one host.
+type Runner interface {
+	// Run runs the shell command line cmd, feeding it stdin (nil: empty), and
+	// returns its standard output. See the package contract for errors.
+	Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error)
+	// Host names the host in errors and logs (e.g. "lb1 (127.0.0.11:12222)").
+	Host() string
+	// Close releases the connection. Run must not be called afterwards.
+	Close() error
+}
+
+// ExitError is a command that ran and failed.
+type ExitError struct {
+	// Host is Runner.Host of the runner.
+	Host string
+	// Cmd is the command line.
+	Cmd string
+	// Code is the exit status; -1 when the command was killed by a signal
+	// or the status is unknown.
+	Code int
+	// Stderr is the command's standard error (truncated to 4 KiB).
+	Stderr string
+}
+
+func (e *ExitError) Error() string {
+	msg := strings.TrimSpace(e.Stderr)
+	if msg == "" {
+		msg = "(no error output)"
+	}
+	return fmt.Sprintf("remote: run %q on %s: exit status %d: %s", e.Cmd, e.Host, e.Code, msg)
+}
+
+const maxStderr = 4096
+
+func truncate(b []byte) string {
+	if len(b) > maxStderr {
+		return string(b[:maxStderr]) + "...(truncated)"
+	}
+	return string(b)
+}
+
+// Quote returns s as one literal word for a POSIX shell: single-quoted, with
+// embedded single quotes written '\”. Words made only of safe characters are
+// returned as they are.
+func Quote(s string) string {
+	if s != "" && strings.IndexFunc(s, unsafeRune) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func unsafeRune(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	case strings.ContainsRune("-_./:=@,+%", r):
+		return false
+	}
+	return true
+}
+
+// Join quotes every argument and joins them with spaces.
+func Join(args ...string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = Quote(a)
+	}
+	return strings.Join(q, " ")
+}
+
+// CheckPath rejects a path that is not absolute or that holds characters that
+// have no business in a configuration path (control characters, NUL).
+func CheckPath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("remote: path %q is not absolute", p)
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("remote: path %q contains a control character", p)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,239 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+)
+
+// SSHOptions says how to reach and authenticate to one host. Library code
+// never reads the environment: the caller passes SSH_AUTH_SOCK in AgentSocket.
+type SSHOptions struct {
+	// Name labels the host in errors (e.g. "lb1"); empty means Addr.
+	Name string
+	// Addr is host:port of the sshd.
+	Addr string
+	// User is the login user.
+	User string
+	// KeyFile is a private key file (unencrypted; use the agent for keys
+	// with a passphrase). Empty: no key-file authentication.
+	KeyFile string
+	// AgentSocket is the path of an ssh-agent socket (the caller's
+	// SSH_AUTH_SOCK). Empty: no agent authentication.
+	AgentSocket string
+	// KnownHostsFile lists the trusted host keys. Required: there is no way
+	// to skip host-key verification.
+	KnownHostsFile string
+	// DialTimeout bounds the TCP connect and the SSH handshake together.
+	// Zero means 10 s.
+	DialTimeout time.Duration
+	// CommandTimeout bounds each Run unless ctx has an earlier deadline.
+	// Zero means 60 s.
+	CommandTimeout time.Duration
+}
+
+// SSH runs commands on a host over one SSH connection (a new session per
+// command). Create it with DialSSH.
+type SSH struct {
+	name    string
+	client  *ssh.Client
+	timeout time.Duration
+}
+
+var _ Runner = (*SSH)(nil)
+
+// DialSSH connects and authenticates to opts.Addr, verifying the host key
+// against opts.KnownHostsFile. ctx and opts.DialTimeout bound the connect and
+// the handshake. An unknown or changed host key is a *HostKeyError.
+func DialSSH(ctx context.Context, opts SSHOptions) (*SSH, error) {
+	name := opts.Name
+	if name == "" {
+		name = opts.Addr
+	} else {
+		name = fmt.Sprintf("%s (%s)", name, opts.Addr)
+	}
+	cfg, closeAgent, err := clientConfig(opts)
+	if err != nil {
+		return nil, fmt.Errorf("remote: dial %s: %w", name, err)
+	}
+	defer closeAgent()
+	timeout := opts.DialTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("remote: dial %s: %w", name, err)
+	}
+	client, err := handshake(ctx, conn, opts.Addr, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("remote: ssh handshake with %s: %w", name, err)
+	}
+	ct := opts.CommandTimeout
+	if ct <= 0 {
+		ct = 60 * time.Second
+	}
+	return &SSH{name: name, client: client, timeout: ct}, nil
+}
+
+// handshake runs the SSH handshake on conn, aborting it when ctx ends.
+func handshake(ctx context.Context, conn net.Conn, addr string, cfg *ssh.ClientConfig) (*ssh.Client, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	if err != nil {
+		var hk *HostKeyError
+		if errors.As(err, &hk) {
+			return nil, hk
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		return nil, err
+	}
+	if !stop() {
+		c.Close()
+		return nil, ctx.Err()
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+func clientConfig(opts SSHOptions) (*ssh.ClientConfig, func(), error) {
+	noop := func() {}
+	if opts.User == "" || opts.Addr == "" {
+		return nil, noop, errors.New("user and address are required")
+	}
+	cb, algos, err := hostKeyCallback(opts.KnownHostsFile, opts.Addr)
+	if err != nil {
+		return nil, noop, err
+	}
+	var methods []ssh.AuthMethod
+	if opts.KeyFile != "" {
+		pem, err := os.ReadFile(opts.KeyFile)
+		if err != nil {
+			return nil, noop, fmt.Errorf("read key file: %w", err)
+		}
+		signer, err := ssh.ParsePrivateKey(pem)
+		if err != nil {
+			var pp *ssh.PassphraseMissingError
+			if errors.As(err, &pp) {
+				return nil, noop, fmt.Errorf("key file %s has a passphrase (hint: load it into ssh-agent and pass the agent socket)", opts.KeyFile)
+			}
+			return nil, noop, fmt.Errorf("parse key file %s: %w", opts.KeyFile, err)
+		}
+		methods = append(methods, ssh.PublicKeys(signer))
+	}
+	closeAgent := noop
+	if opts.AgentSocket != "" {
+		ac, err := net.Dial("unix", opts.AgentSocket)
+		if err != nil {
+			return nil, noop, fmt.Errorf("connect to ssh-agent: %w", err)
+		}
+		closeAgent = func() { ac.Close() }
+		methods = append(methods, ssh.PublicKeysCallback(agent.NewClient(ac).Signers))
+	}
+	if len(methods) == 0 {
+		return nil, noop, errors.New("no authentication method (set a key file or an agent socket)")
+	}
+	return &ssh.ClientConfig{
+		User:              opts.User,
+		Auth:              methods,
+		HostKeyCallback:   cb,
+		HostKeyAlgorithms: algos,
+	}, closeAgent, nil
+}
+
+// Host returns the runner's name and address.
+func (s *SSH) Host() string { return s.name }
+
+// Close closes the SSH connection.
+func (s *SSH) Close() error { return s.client.Close() }
+
+// Run runs cmd in a new session. When ctx (or the runner's command timeout)
+// ends, the remote command gets SIGKILL and the session is closed.
+func (s *SSH) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	sess, err := s.newSession(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("remote: run %q on %s: open session: %w", cmd, s.name, err)
+	}
+	defer sess.Close()
+	var stdout, stderr bytes.Buffer
+	sess.Stdout, sess.Stderr = &stdout, &stderr
+	sess.Stdin = bytes.NewReader(stdin)
+	stop := context.AfterFunc(ctx, func() {
+		_ = sess.Signal(ssh.SIGKILL)
+		_ = sess.Close()
+	})
+	defer stop()
+	err = sess.Run(cmd)
+	if ctx.Err() != nil {
+		return stdout.Bytes(), fmt.Errorf("remote: run %q on %s: %w", cmd, s.name, ctx.Err())
+	}
+	var ee *ssh.ExitError
+	var em *ssh.ExitMissingError
+	switch {
+	case err == nil:
+		return stdout.Bytes(), nil
+	case errors.As(err, &ee):
+		code := ee.ExitStatus()
+		if ee.Signal() != "" {
+			code = -1
+		}
+		return stdout.Bytes(), &ExitError{Host: s.name, Cmd: cmd, Code: code, Stderr: truncate(stderr.Bytes())}
+	case errors.As(err, &em):
+		return stdout.Bytes(), &ExitError{Host: s.name, Cmd: cmd, Code: -1, Stderr: truncate(stderr.Bytes())}
+	}
+	return stdout.Bytes(), fmt.Errorf("remote: run %q on %s: %w", cmd, s.name, err)
+}
+
+// newSession opens a session, giving up when ctx ends.
+func (s *SSH) newSession(ctx context.Context) (*ssh.Session, error) {
+	type res struct {
+		s   *ssh.Session
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		sess, err := s.client.NewSession()
+		ch <- res{sess, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.s, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.s != nil {
+				r.s.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// DialContext opens a connection from the remote host: network "unix" reaches
+// a unix socket on the host (an SSH direct-streamlocal channel, e.g. HAProxy's
+// admin socket), "tcp" a TCP address as seen from the host.
+func (s *SSH) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := s.client.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("remote: dial %s %s via %s: %w", network, addr, s.name, err)
+	}
+	return c, nil
+}
