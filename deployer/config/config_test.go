@@ -200,3 +200,9 @@ func TestReadSecretFiles(t *testing.T) {
 	require.Len(t, problems, 1)
 	assert.Contains(t, problems[0].Message, "is empty")
 }
+
+func TestParseYAMLDurationWithoutUnit(t *testing.T) {
+	_, err := ParseYAML([]byte("tomcat:\n  request_timeout: 10\nstrategy:\n  pause: 0\n"), "zdd.yaml")
+	require.Error(t, err)
+	assert.Equal(t, "zdd.yaml:2: tomcat.request_timeout: duration 10 has no unit (write e.g. 10s)", err.Error())
+}

@@ -157,6 +157,11 @@ func checkKeys(node *yaml.Node, t reflect.Type, prefix, file string, errs *[]err
 			*errs = append(*errs, &FileError{File: file, Line: k.Line, Message: msg})
 			continue
 		}
+		if ft == durationType && val.Kind == yaml.ScalarNode && (val.Tag == "!!int" || val.Tag == "!!float") && val.Value != "0" {
+			*errs = append(*errs, &FileError{File: file, Line: val.Line,
+				Message: fmt.Sprintf("%s: duration %s has no unit (write e.g. %ss)", prefix+k.Value, val.Value, val.Value)})
+			continue
+		}
 		checkKeys(val, ft, prefix+k.Value+".", file, errs)
 	}
 }
