@@ -2,8 +2,8 @@ package schema
 
 import (
 	"context"
-	"errors"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
