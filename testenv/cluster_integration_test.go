@@ -3,7 +3,6 @@
 package testenv_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,36 +22,8 @@ import (
 	"github.com/saitodrom/zdd/testenv/testenvtest"
 )
 
-// manager calls the Manager text interface of node n and returns its answer.
-func manager(t *testing.T, env *testenv.Env, n testenv.Node, method, cmd string, body []byte) string {
-	t.Helper()
-	req, err := http.NewRequest(method, n.ManagerURL+"/text/"+cmd, bytes.NewReader(body))
-	require.NoError(t, err)
-	req.SetBasicAuth(env.Manager.User, env.Manager.Password)
-	resp, err := (&http.Client{Timeout: 2 * time.Minute}).Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return string(b)
-}
-
-// deployAll deploys the sample WAR as app##version on every node, one node at a time, and
-// undeploys it when the test ends.
 func deployAll(t *testing.T, env *testenv.Env, version string) {
-	var war bytes.Buffer
-	require.NoError(t, testenv.BuildWAR(&war, testenv.WAROptions{Version: version}))
-	q := "path=/" + env.App + "&version=" + version
-	for _, n := range env.Nodes {
-		out := manager(t, env, n, http.MethodPut, "deploy?"+q, war.Bytes())
-		require.True(t, strings.HasPrefix(out, "OK - "), "deploy on %s: %s", n.Name, out)
-	}
-	t.Cleanup(func() {
-		for _, n := range env.Nodes {
-			out := manager(t, env, n, http.MethodGet, "undeploy?"+q, nil)
-			assert.True(t, strings.HasPrefix(out, "OK - "), "undeploy on %s: %s", n.Name, out)
-		}
-	})
+	testenvtest.DeploySample(t, env, testenv.WAROptions{Version: version})
 }
 
 var pageRE = regexp.MustCompile(`^version=(\S+) node=(n\d) session=(\S+) count=(\d+)\n$`)

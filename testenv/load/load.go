@@ -1,0 +1,237 @@
+// Package load is a session-keeping load checker for the sample application: virtual users,
+// each with its own cookie jar, send requests back to back through the load balancers, start a
+// fresh session every so many requests, and record every failed request and every lost session.
+//
+// A session is lost when the server forgot it: the session id changed under a user who sent
+// its cookie, the per-session counter did not advance by exactly one (reset, stale or went
+// backwards), or the version serving an existing session changed.
+package load
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"regexp"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Options configures a run.
+type Options struct {
+	// URLs are the pages to request (e.g. every load balancer's /app/); users take turns.
+	URLs []string
+	// Users is the number of virtual users. Zero means 20.
+	Users int
+	// NewSessionEvery makes a user drop its cookies after this many requests. Zero means 50.
+	NewSessionEvery int
+	// Timeout is each request's timeout. Zero means 10 s.
+	Timeout time.Duration
+}
+
+// Failure is one failed request or lost session.
+type Failure struct {
+	// At is when it happened, relative to the start of the run.
+	At time.Duration `json:"at"`
+	// User is the virtual user (0-based).
+	User int `json:"user"`
+	// What says what went wrong.
+	What string `json:"what"`
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	// Requests is the number of requests sent.
+	Requests int `json:"requests"`
+	// Failed counts non-2xx answers, transport errors and unreadable pages.
+	Failed int `json:"failed"`
+	// LostSessions counts sessions the server forgot.
+	LostSessions int `json:"lost_sessions"`
+	// Sessions is the number of sessions the users started.
+	Sessions int `json:"sessions"`
+	// Duration is how long the run lasted.
+	Duration time.Duration `json:"duration"`
+	// NewSessionVersions counts, per version, the requests that started a session.
+	NewSessionVersions map[string]int `json:"new_session_versions"`
+	// ExistingSessionVersions counts, per version, the requests within an existing session.
+	ExistingSessionVersions map[string]int `json:"existing_session_versions"`
+	// Nodes counts requests per node.
+	Nodes map[string]int `json:"nodes"`
+	// Failures lists the first failures (at most 100) with their time.
+	Failures []Failure `json:"failures,omitempty"`
+	// FirstNewVersion maps each version to when it first served a new session.
+	FirstNewVersion map[string]time.Duration `json:"first_new_version"`
+}
+
+// OK tells whether no request failed and no session was lost.
+func (r *Report) OK() bool { return r.Failed == 0 && r.LostSessions == 0 }
+
+// String is a one-line summary.
+func (r *Report) String() string {
+	return fmt.Sprintf("%d requests, %d failed, %d sessions, %d lost, %.0f req/s; new sessions by version %v; nodes %v",
+		r.Requests, r.Failed, r.Sessions, r.LostSessions, float64(r.Requests)/r.Duration.Seconds(), r.NewSessionVersions, r.Nodes)
+}
+
+// Page is the sample application's answer: version=V node=N session=ID count=C.
+type Page struct {
+	Version, Node, Session string
+	Count                  int
+}
+
+var pageRE = regexp.MustCompile(`^version=(\S+) node=(\S+) session=(\S+) count=(\d+)\s*$`)
+
+// ParsePage parses the sample application's page.
+func ParsePage(b []byte) (Page, error) {
+	m := pageRE.FindSubmatch(b)
+	if m == nil {
+		if len(b) > 80 {
+			b = b[:80]
+		}
+		return Page{}, fmt.Errorf("unexpected page %q", b)
+	}
+	n, _ := strconv.Atoi(string(m[4]))
+	return Page{Version: string(m[1]), Node: string(m[2]), Session: string(m[3]), Count: n}, nil
+}
+
+// Run sends load until ctx is done and returns the report.
+func Run(ctx context.Context, opts Options) *Report {
+	if opts.Users == 0 {
+		opts.Users = 20
+	}
+	if opts.NewSessionEvery == 0 {
+		opts.NewSessionEvery = 50
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	rec := &recorder{start: time.Now(), r: &Report{NewSessionVersions: map[string]int{}, ExistingSessionVersions: map[string]int{},
+		Nodes: map[string]int{}, FirstNewVersion: map[string]time.Duration{}}}
+	transport := &http.Transport{MaxIdleConnsPerHost: opts.Users, MaxConnsPerHost: 0}
+	defer transport.CloseIdleConnections()
+	var wg sync.WaitGroup
+	for u := range opts.Users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			(&user{id: u, opts: opts, rec: rec, transport: transport}).run(ctx)
+		}()
+	}
+	wg.Wait()
+	rec.r.Duration = time.Since(rec.start)
+	return rec.r
+}
+
+// recorder collects results from every user.
+type recorder struct {
+	mu    sync.Mutex
+	start time.Time
+	r     *Report
+}
+
+func (rec *recorder) fail(user int, lost bool, format string, args ...any) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if lost {
+		rec.r.LostSessions++
+	} else {
+		rec.r.Failed++
+	}
+	if len(rec.r.Failures) < 100 {
+		rec.r.Failures = append(rec.r.Failures, Failure{At: time.Since(rec.start), User: user, What: fmt.Sprintf(format, args...)})
+	}
+}
+
+func (rec *recorder) served(p Page, fresh bool) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	rec.r.Requests++
+	rec.r.Nodes[p.Node]++
+	if fresh {
+		rec.r.Sessions++
+		rec.r.NewSessionVersions[p.Version]++
+		if _, ok := rec.r.FirstNewVersion[p.Version]; !ok {
+			rec.r.FirstNewVersion[p.Version] = time.Since(rec.start)
+		}
+	} else {
+		rec.r.ExistingSessionVersions[p.Version]++
+	}
+}
+
+// user is one virtual user.
+type user struct {
+	id        int
+	opts      Options
+	rec       *recorder
+	transport http.RoundTripper
+	client    *http.Client
+	last      Page
+	sent      int
+}
+
+func (u *user) run(ctx context.Context) {
+	for i := 0; ctx.Err() == nil; i++ {
+		if u.client == nil || u.sent >= u.opts.NewSessionEvery {
+			jar, _ := cookiejar.New(nil)
+			u.client = &http.Client{Jar: jar, Transport: u.transport, Timeout: u.opts.Timeout}
+			u.last, u.sent = Page{}, 0
+		}
+		u.request(ctx, u.opts.URLs[(u.id+i)%len(u.opts.URLs)])
+	}
+}
+
+func (u *user) request(ctx context.Context, url string) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := u.client.Do(req)
+	if ctx.Err() != nil {
+		return // the run ended while the request was in flight: not a failure of the server
+	}
+	if err != nil {
+		u.rec.fail(u.id, false, "GET %s: %v", url, err)
+		u.rec.mu.Lock()
+		u.rec.r.Requests++
+		u.rec.mu.Unlock()
+		return
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var p Page
+	if err == nil && resp.StatusCode/100 == 2 {
+		p, err = ParsePage(body)
+	} else if err == nil {
+		err = fmt.Errorf("HTTP %s", resp.Status)
+	}
+	if err != nil {
+		u.rec.fail(u.id, false, "GET %s: %v", url, err)
+		u.rec.mu.Lock()
+		u.rec.r.Requests++
+		u.rec.mu.Unlock()
+		return
+	}
+	fresh := u.last.Session == ""
+	u.rec.served(p, fresh)
+	u.sent++
+	if !fresh {
+		switch {
+		case p.Session != u.last.Session:
+			u.rec.fail(u.id, true, "session %s replaced by %s (count %d) on %s", u.last.Session, p.Session, p.Count, p.Node)
+		case p.Count != u.last.Count+1:
+			u.rec.fail(u.id, true, "session %s: count %d after %d on %s", p.Session, p.Count, u.last.Count, p.Node)
+		case p.Version != u.last.Version:
+			u.rec.fail(u.id, true, "session %s: version %s changed to %s on %s", p.Session, u.last.Version, p.Version, p.Node)
+		}
+	}
+	u.last = p
+}
+
+// Versions returns the versions in m, sorted.
+func Versions(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for v := range m {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
