@@ -54,6 +54,10 @@ func readPhase(dir string, phase Phase) (*phaseFiles, error) {
 		if e.IsDir() || filepath.Ext(e.Name()) != ".sql" {
 			continue
 		}
+		// goose silently skips names without a version; here such a file would never run.
+		if _, err := goose.NumericComponent(e.Name()); err != nil {
+			return nil, fmt.Errorf("schema: read %s: %s: %v: %w (hint: name files NNN_description.sql, NNN >= 1)", pdir, e.Name(), err, ErrInvalid)
+		}
 		m, err := readFile(phase, filepath.Join(pdir, e.Name()))
 		if err != nil {
 			return nil, err
