@@ -20,12 +20,13 @@ import (
 
 // Migration is one migration file.
 type Migration struct {
-	Phase     Phase
-	Name      string // file name, e.g. 002_add_email.sql; the journal key within the phase
-	Path      string // path on disk
-	Version   int64  // numeric prefix; orders the phase
-	Checksum  string // sha256 of the file's bytes, hex
-	Statement string // the single statement, without comments or a trailing semicolon
+	Phase    Phase
+	Name     string // file name, e.g. 002_add_email.sql; the journal key within the phase
+	Path     string // path on disk
+	Version  int64  // numeric prefix; orders the phase
+	Checksum string // sha256 of the file's bytes, hex
+	// The statement itself is kept out of Migration, so that printing one never shows what a
+	// file holds (e.g. IDENTIFIED BY '...'); read Path to show it.
 }
 
 // phaseFiles is one phase read from disk, ready to run through goose.
@@ -58,12 +59,12 @@ func readPhase(dir string, phase Phase) (*phaseFiles, error) {
 		if _, err := goose.NumericComponent(e.Name()); err != nil {
 			return nil, fmt.Errorf("schema: read %s: %s: %v: %w (hint: name files NNN_description.sql, NNN >= 1)", pdir, e.Name(), err, ErrInvalid)
 		}
-		m, err := readFile(phase, filepath.Join(pdir, e.Name()))
+		m, stmt, err := readFile(phase, filepath.Join(pdir, e.Name()))
 		if err != nil {
 			return nil, err
 		}
 		byName[m.Name] = m
-		mfs[m.Name] = &fstest.MapFile{Data: []byte(gooseSource(m.Statement)), Mode: 0o444}
+		mfs[m.Name] = &fstest.MapFile{Data: []byte(gooseSource(stmt)), Mode: 0o444}
 	}
 	pf := &phaseFiles{phase: phase, fsys: mfs}
 	if len(byName) == 0 {
@@ -96,29 +97,28 @@ func gooseSource(stmt string) string {
 
 var compoundRE = regexp.MustCompile(`(?is)^CREATE\s+(OR\s+REPLACE\s+)?(DEFINER\s*=\s*\S+\s+)?(AGGREGATE\s+)?(TRIGGER|PROCEDURE|FUNCTION|EVENT)\b`)
 
-// readFile reads one migration and checks that it holds exactly one statement.
-func readFile(phase Phase, path string) (Migration, error) {
+// readFile reads one migration and checks that it holds exactly one statement, which it returns
+// without comments at its edges or a trailing semicolon.
+func readFile(phase Phase, path string) (Migration, string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Migration{}, fmt.Errorf("schema: read %s: %w", path, err)
+		return Migration{}, "", fmt.Errorf("schema: read %s: %w", path, err)
 	}
 	sum := sha256.Sum256(data)
 	m := Migration{Phase: phase, Name: filepath.Base(path), Path: path, Checksum: hex.EncodeToString(sum[:])}
 	if strings.Contains(string(data), "+goose") {
-		return m, fmt.Errorf("schema: read %s: goose annotations are not used here: %w (hint: write the plain statement only)", path, ErrInvalid)
+		return m, "", fmt.Errorf("schema: read %s: goose annotations are not used here: %w (hint: write the plain statement only)", path, ErrInvalid)
 	}
 	stmts := splitStatements(string(data))
 	switch {
 	case len(stmts) == 0:
-		return m, fmt.Errorf("schema: read %s: no SQL statement: %w (hint: one statement per file)", path, ErrInvalid)
+		return m, "", fmt.Errorf("schema: read %s: no SQL statement: %w (hint: one statement per file)", path, ErrInvalid)
 	case len(stmts) > 1 && !compoundRE.MatchString(stmts[0]):
-		return m, fmt.Errorf("schema: read %s: %d statements: %w (hint: MySQL DDL is not transactional; put one statement in each file so a failure stops at a known point)", path, len(stmts), ErrInvalid)
+		return m, "", fmt.Errorf("schema: read %s: %d statements: %w (hint: MySQL DDL is not transactional; put one statement in each file so a failure stops at a known point)", path, len(stmts), ErrInvalid)
 	case len(stmts) > 1:
-		m.Statement = strings.TrimSpace(stripTrailingSemicolon(string(data)))
-	default:
-		m.Statement = stmts[0]
+		return m, stripTrailingSemicolon(string(data)), nil
 	}
-	return m, nil
+	return m, stmts[0], nil
 }
 
 func stripTrailingSemicolon(s string) string {

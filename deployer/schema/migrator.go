@@ -30,9 +30,12 @@ func New(opts Options) (*Migrator, error) {
 }
 
 // String describes the Migrator without the password.
-func (m *Migrator) String() string {
+func (m Migrator) String() string {
 	return fmt.Sprintf("schema.Migrator{%s dir=%s journal=%s}", target(m.cfg), m.opts.Dir, m.opts.JournalTable)
 }
+
+// GoString is String, so that %#v does not print the password either.
+func (m Migrator) GoString() string { return m.String() }
 
 // Report is the result of [Migrator.Status].
 type Report struct {

@@ -189,3 +189,20 @@ func target(cfg *mysql.Config) string {
 }
 
 var errNoDial = errors.New("schema: internal: no connection while reading files")
+
+// String describes the options without the password.
+func (o Options) String() string {
+	pw := ""
+	if o.Password != "" {
+		pw = " password=[redacted]"
+	}
+	dsn := "[unparseable]"
+	if cfg, err := mysql.ParseDSN(o.DSN); err == nil {
+		dsn = target(cfg) // user@addr/db, never a password the DSN may carry
+	}
+	return fmt.Sprintf("schema.Options{dsn=%s%s dir=%s servers=%v journal=%s lockWait=%s lockWaitTimeout=%s who=%s from=%s}",
+		dsn, pw, o.Dir, o.Servers, o.JournalTable, o.LockWait, o.LockWaitTimeout, o.Who, o.From)
+}
+
+// GoString is String, so that %#v does not print the password either.
+func (o Options) GoString() string { return o.String() }

@@ -226,7 +226,7 @@ func (m *Migrator) Resolve(ctx context.Context, phase Phase, name string, how Re
 	}
 	checksum := ""
 	if how == ResolveApplied {
-		mig, err := readFile(phase, filepath.Join(m.opts.Dir, string(phase), filepath.Base(name)))
+		mig, _, err := readFile(phase, filepath.Join(m.opts.Dir, string(phase), filepath.Base(name)))
 		if err != nil {
 			return err
 		}
