@@ -22,6 +22,9 @@ func (b *Balancer) Apply(ctx context.Context, states map[string]lb.State) error 
 	if len(states) == 0 {
 		return nil
 	}
+	if err := lb.CheckStates(states, MinWeight, MaxWeight); err != nil {
+		return fmt.Errorf("nginx: %w (nothing changed)", err)
+	}
 	addrs, err := b.toAddrs(states)
 	if err != nil {
 		return err

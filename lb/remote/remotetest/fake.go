@@ -31,6 +31,16 @@ type Call struct {
 	Err error
 	// Do, when set, runs after the command matched (e.g. to record stdin).
 	Do func(stdin []byte)
+	// Repeat lets the call match any number of times (at least once) until
+	// a command matches the call after it.
+	Repeat bool
+}
+
+func (c Call) matches(cmd string) bool {
+	if c.Match != nil {
+		return c.Match.MatchString(cmd)
+	}
+	return c.Cmd == cmd
 }
 
 // Fake is a remote.Runner that answers from a script of Calls, in order.
@@ -40,6 +50,7 @@ type Fake struct {
 	mu    sync.Mutex
 	calls []Call
 	next  int
+	used  bool // the current Repeat call matched at least once
 }
 
 var _ remote.Runner = (*Fake)(nil)
@@ -51,7 +62,11 @@ func New(t testing.TB, name string, calls ...Call) *Fake {
 	t.Cleanup(func() {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		for _, c := range f.calls[f.next:] {
+		rest := f.calls[f.next:]
+		if len(rest) > 0 && rest[0].Repeat && f.used {
+			rest = rest[1:]
+		}
+		for _, c := range rest {
 			t.Errorf("remotetest %s: expected command never ran: %s", name, describe(c))
 		}
 	})
@@ -80,10 +95,12 @@ func (f *Fake) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error
 		return nil, fmt.Errorf("remotetest %s: unexpected command %q", f.name, cmd)
 	}
 	c := f.calls[f.next]
-	ok := c.Cmd == cmd
-	if c.Match != nil {
-		ok = c.Match.MatchString(cmd)
+	if c.Repeat && f.used && f.next+1 < len(f.calls) && f.calls[f.next+1].matches(cmd) {
+		f.next++
+		f.used = false
+		c = f.calls[f.next]
 	}
+	ok := c.matches(cmd)
 	if ok && c.Stdin != nil && string(c.Stdin) != string(stdin) {
 		f.mu.Unlock()
 		f.t.Errorf("remotetest %s: command %s: stdin\n%s\nwant\n%s", f.name, cmd, stdin, c.Stdin)
@@ -94,7 +111,11 @@ func (f *Fake) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error
 		f.t.Errorf("remotetest %s: unexpected command:\n  got  %s\n  want %s", f.name, cmd, describe(c))
 		return nil, fmt.Errorf("remotetest %s: unexpected command %q", f.name, cmd)
 	}
-	f.next++
+	if c.Repeat {
+		f.used = true
+	} else {
+		f.next++
+	}
 	f.mu.Unlock()
 	if c.Do != nil {
 		c.Do(stdin)
