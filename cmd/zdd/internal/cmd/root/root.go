@@ -1,0 +1,109 @@
+// Package root builds the zdd command tree. It is the one place where commands are registered.
+package root
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/saitodrom/zdd/cmd/zdd/internal/build"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/configcmd"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/exitcodes"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/version"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/configload"
+)
+
+// NewCmdRoot returns the zdd command with every subcommand.
+//
+// Adding a command: write a package under cmd/zdd/internal/cmd/ with an Options struct and
+// `NewCmdX(f *cmdutil.Factory, runF func(*XOptions) error) *cobra.Command` (runF replaces the
+// logic in tests; the logic function never sees cobra), then add ONE line to the list below.
+// Take dependencies from f (they are lazy, so --help touches nothing), use cmdutil.NoArgs or
+// return cmdutil.FlagErrorf for bad arguments (exit 2), return errors classified with
+// deployer/outcome, and never call os.Exit: zddcmd.Main maps errors to exit codes.
+// A flag that overrides a configuration key is bound with f.BindFlag("strategy.lock_wait", flag).
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "zdd <command>",
+		Short: "Zero-downtime releases of Java web applications to a Tomcat cluster",
+		Long: `zdd deploys a WAR to a Tomcat cluster behind Nginx without dropping a request or a
+session: parallel versions, load-balancer weights, schema migrations and rollback.`,
+		Version:       build.Version,
+		Args:          cmdutil.NoArgs,
+		RunE:          func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	cmd.SetVersionTemplate(fmt.Sprintf("zdd version {{.Version}} (commit %s, built %s)\n", build.Commit, build.Date))
+	cmd.SetIn(f.IOStreams.In) // before InitDefaultCompletionCmd, which captures the output stream
+	cmd.SetOut(f.IOStreams.Out)
+	cmd.SetErr(f.IOStreams.ErrOut)
+	cmd.SetFlagErrorFunc(cmdutil.FlagErrorFunc)
+	cmd.SetHelpCommand(newCmdHelp())
+
+	cmd.Flags().Bool("version", false, "print zdd's version") // no -v: left free for later commands
+
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.ConfigOptions.Path, "config", "",
+		fmt.Sprintf("configuration file (default $%s, then %s)", configload.PathEnv, configload.DefaultPath))
+	pf.StringArrayVar(&f.ConfigOptions.Set, "set", nil, "override a configuration key: --set strategy.canary_size=2 (repeatable)")
+
+	// The commands, one line each.
+	cmd.AddCommand(version.NewCmdVersion(f, nil))
+	cmd.AddCommand(configcmd.NewCmdConfig(f))
+	cmd.AddCommand(exitcodes.NewCmdExitCodes(f))
+
+	// cobra's completion command, made strict: `zdd completion tcsh` is a usage error.
+	cmd.InitDefaultCompletionCmd()
+	if completion, _, err := cmd.Find([]string{"completion"}); err == nil && completion != cmd {
+		completion.Args = cmdutil.NoArgs
+		completion.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
+	}
+	return cmd
+}
+
+// newCmdHelp replaces cobra's help command so that an unknown topic is a usage error (exit 2).
+func newCmdHelp() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command or topic (try `zdd help exit-codes`)",
+		RunE: func(c *cobra.Command, args []string) error {
+			target, rest, err := c.Root().Find(args)
+			if err != nil || target == nil || len(rest) > 0 {
+				return unknownTopic(c, args)
+			}
+			target.InitDefaultHelpFlag()
+			target.InitDefaultVersionFlag()
+			return target.Help()
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			var names []string
+			parent := c.Root()
+			if target, _, err := parent.Find(args); err == nil && target != nil {
+				parent = target
+			}
+			for _, sub := range parent.Commands() {
+				if !sub.Hidden && sub.Name() != "help" {
+					names = append(names, sub.Name())
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
+}
+
+func unknownTopic(c *cobra.Command, args []string) error {
+	topic := args[len(args)-1]
+	err := fmt.Errorf("unknown help topic %q", topic)
+	var names []string
+	for _, sub := range c.Root().Commands() {
+		if !sub.Hidden {
+			names = append(names, sub.Name())
+		}
+	}
+	if s := cmdutil.Closest(topic, names); s != "" {
+		return cmdutil.UsageError(err, fmt.Sprintf("did you mean `zdd help %s`?", s))
+	}
+	return cmdutil.UsageError(err, "run `zdd help` for the commands and topics")
+}

@@ -1,0 +1,112 @@
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/saitodrom/zdd/deployer/outcome"
+)
+
+// FlagError is a usage error after which the command's usage is printed. It is always
+// classified outcome.ErrUsage (exit 2).
+type FlagError struct{ err error }
+
+func (e *FlagError) Error() string { return e.err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *FlagError) Unwrap() error { return e.err }
+
+// FlagErrorf returns a usage error (exit 2) after which the command's usage is printed.
+func FlagErrorf(format string, args ...any) error {
+	return UsageError(fmt.Errorf(format, args...), "")
+}
+
+// UsageError classifies err as a usage error (exit 2) with hint, after which the command's
+// usage is printed.
+func UsageError(err error, hint string) error {
+	e := outcome.Classify(outcome.ErrUsage, &FlagError{err: err})
+	if hint != "" {
+		e = outcome.WithHint(e, hint)
+	}
+	return e
+}
+
+// IsFlagError reports whether err calls for the usage to be printed.
+func IsFlagError(err error) bool {
+	var fe *FlagError
+	return errors.As(err, &fe)
+}
+
+// FlagErrorFunc is the root command's flag error handler: a usage error, with "did you mean"
+// for a mistyped flag.
+func FlagErrorFunc(cmd *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return UsageError(err, "")
+	}
+	var names []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+	cmd.InheritedFlags().VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+	if s := closest(name, names); s != "" {
+		return UsageError(err, fmt.Sprintf("did you mean --%s?", s))
+	}
+	return UsageError(err, fmt.Sprintf("run `%s --help` for the flags", cmd.CommandPath()))
+}
+
+// NoArgs is a cobra.PositionalArgs for commands that take no arguments. On a command with
+// subcommands, an argument is an unknown command, reported with "did you mean".
+func NoArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if cmd.HasAvailableSubCommands() {
+		if cmd.SuggestionsMinimumDistance <= 0 {
+			cmd.SuggestionsMinimumDistance = 2
+		}
+		err := fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			return UsageError(err, fmt.Sprintf("did you mean `%s %s`?", cmd.CommandPath(), s[0]))
+		}
+		return UsageError(err, fmt.Sprintf("run `%s --help` for the commands", cmd.CommandPath()))
+	}
+	return UsageError(fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0]), "")
+}
+
+// Closest returns the candidate nearest to s by edit distance, or "" when none is within a
+// third of s's length (at least 2 edits).
+func Closest(s string, candidates []string) string { return closest(s, candidates) }
+
+func closest(s string, candidates []string) string {
+	best, bestD := "", max(2, len(s)/3)+1
+	for _, c := range candidates {
+		if d := distance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein edit distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
