@@ -119,8 +119,8 @@ type StatementError struct {
 }
 
 func (e *StatementError) Error() string {
-	return fmt.Sprintf("schema: up %s %s on server_id %d: %v (journaled; the schema is dirty until resolved)",
-		e.Phase, e.File, e.ServerID, e.Err)
+	return fmt.Sprintf("schema: up %s %s on server_id %d: %s (journaled; the schema is dirty until resolved)",
+		e.Phase, e.File, e.ServerID, serverMessage(e.Err))
 }
 
 // Is reports whether target is ErrStatement.

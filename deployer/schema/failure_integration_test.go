@@ -181,3 +181,48 @@ func TestPasswordNeverAppears(t *testing.T) {
 		t.Errorf("the password appears in the output:\n%s", strings.ReplaceAll(text, pw, "<PASSWORD>"))
 	}
 }
+
+// switchingWriter names db1 for the first n calls, then db2, as if HAProxy failed over mid-run.
+type switchingWriter struct {
+	n     int
+	calls int
+}
+
+func (w *switchingWriter) ActiveServer(context.Context) (string, error) {
+	w.calls++
+	if w.calls <= w.n {
+		return "db1", nil
+	}
+	return "db2", nil
+}
+
+func TestWriterRecheckedBeforeEachStatement(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.write(t, schema.Expand, "001_a.sql", "CREATE TABLE {T}_a (id INT PRIMARY KEY)")
+	f.write(t, schema.Expand, "002_b.sql", "CREATE TABLE {T}_b (id INT PRIMARY KEY)")
+	// Calls: proof before the lock, proof before 001, then HAProxy names db2.
+	m := f.migrator(t, func(o *schema.Options) { o.Writer = &switchingWriter{n: 2} })
+	res, err := m.Up(ctx, schema.Expand, nil)
+	assert.Equal(t, []string{"001_a.sql"}, resultNames(res))
+	require.ErrorIs(t, err, schema.ErrNotWriter)
+	assert.ErrorContains(t, err, "its server_id is 1 but HAProxy's active server db2 has server_id 2")
+	primary := f.direct(t, "db1")
+	assert.NotContains(t, f.tables(t, primary), f.prefix+"_b", "002 must not run once the proof fails")
+	assert.Len(t, f.journal(t, primary), 1)
+
+	unknown := f.migrator(t, func(o *schema.Options) {
+		o.Writer = schema.WriterSourceFunc(func(context.Context) (string, error) { return "db9", nil })
+	})
+	_, err = unknown.Up(ctx, schema.Expand, nil)
+	require.ErrorIs(t, err, schema.ErrInvalid)
+	assert.ErrorContains(t, err, `HAProxy's active server "db9" has no server_id configured (known: db1, db2)`)
+
+	broken := f.migrator(t, func(o *schema.Options) {
+		o.Writer = schema.WriterSourceFunc(func(context.Context) (string, error) { return "", fmt.Errorf("dial unix admin.sock: no such file") })
+	})
+	_, err = broken.Up(ctx, schema.Expand, nil)
+	require.ErrorIs(t, err, schema.ErrNotWriter)
+	assert.ErrorContains(t, err, "cannot tell HAProxy's active server: dial unix admin.sock")
+	assert.Len(t, f.journal(t, primary), 1)
+}

@@ -96,7 +96,7 @@ type Options struct {
 	// JournalTable is the journal's table name; the holder note lives in JournalTable+"_lock".
 	// Empty means DefaultJournalTable.
 	JournalTable string
-	// ContractAllowed, if set, is called by Up and Plan before the contract phase; a non-nil
+	// ContractAllowed, if set, is called by Up before the contract phase connects; a non-nil
 	// error refuses the phase (wrapped in [ErrContractRefused]). zdd uses it to refuse while a
 	// node still runs a version older than the newest deployed. Nil means always allowed.
 	ContractAllowed func(ctx context.Context) error

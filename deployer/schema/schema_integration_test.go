@@ -57,6 +57,7 @@ func TestExpandThenContractReplicated(t *testing.T) {
 	for _, r := range res {
 		assert.Equal(t, 1, r.Server.ServerID)
 		assert.Equal(t, "db1", r.Server.Active)
+		assert.Equal(t, res[0].Server.ConnectionID, r.Server.ConnectionID, "one connection for the whole run")
 	}
 	var kinds []schema.EventKind
 	for _, e := range events {

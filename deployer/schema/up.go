@@ -174,7 +174,7 @@ func (s *session) apply(ctx context.Context, files []*phaseFiles, mig Migration,
 	jerr := s.do(dctx, func(conn *sql.Conn) error { return s.m.j.finish(dctx, conn, id, msg) })
 	if runErr != nil {
 		if jerr != nil {
-			runErr = fmt.Errorf("%w (journal entry %d left unfinished: %v)", runErr, id, jerr)
+			runErr = fmt.Errorf("%s (journal entry %d left unfinished: %v): %w", serverMessage(runErr), id, jerr, runErr)
 		}
 		serr := &StatementError{Phase: mig.Phase, File: filepath.Join(string(mig.Phase), mig.Name), ServerID: si.ServerID, Err: runErr}
 		emit(Event{Kind: EventFailed, Migration: mig, Server: si, Duration: took, Err: serr})
