@@ -230,7 +230,7 @@ func (c *Client) once(ctx context.Context, k call) (string, error) {
 	}
 	switch st := resp.StatusCode(); {
 	case st == http.StatusOK:
-		return resp.String(), nil
+		return string(resp.Body()), nil
 	case st == http.StatusUnauthorized:
 		return "", c.errorf(k, st, ErrAuth, "HTTP 401 Unauthorized", nil)
 	case st == http.StatusForbidden:
