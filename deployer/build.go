@@ -1,0 +1,277 @@
+package deployer
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/tomcatmgr"
+)
+
+// NodeSpec is one Tomcat node as the engine sees it.
+type NodeSpec struct {
+	// Name is the node's name (and the key of Engine.Managers and of the load balancer's states).
+	Name string
+	// URL is the node's own address (not through the load balancer), e.g. http://10.0.0.1:8080.
+	URL string
+	// Weight is its weight when in rotation.
+	Weight int
+}
+
+// Spec is what the engine needs of the configuration, resolved once by the caller.
+type Spec struct {
+	// App is the context name ("app" is served at /app).
+	App string
+	// HealthPath is the health page, relative to the context ("/health.jsp").
+	HealthPath string
+	// ProbePath is the page that creates a session, relative to the context. Empty means "/".
+	ProbePath string
+	// VersionWidth is the width new versions are zero-padded to.
+	VersionWidth int
+	// Nodes are the nodes in release order.
+	Nodes []NodeSpec
+	// CanarySize is the size of the first batch (at least 2 when there are more nodes than that).
+	CanarySize int
+	// PauseAfterCanary stops the release after the canary batch took traffic, until `zdd promote`.
+	PauseAfterCanary bool
+	// Pause is a timed pause after the canary batch took traffic (when not PauseAfterCanary).
+	Pause time.Duration
+	// HealthTimeout bounds the wait for a node's health page; ReplicationTimeout the wait for a
+	// probe session to appear on the other nodes.
+	HealthTimeout, ReplicationTimeout time.Duration
+	// DrainTimeout bounds the wait for the old version's sessions to end.
+	DrainTimeout time.Duration
+	// ExpireAtDrainDeadline expires the sessions still open at the drain deadline (logs users out).
+	ExpireAtDrainDeadline bool
+	// NoDrain leaves the old version deployed (drain, undeploy and contract run with `zdd drain`).
+	NoDrain bool
+	// Migrations tells whether a Migrator is configured.
+	Migrations bool
+}
+
+// NodeNames returns the names of the nodes in order.
+func (s *Spec) NodeNames() []string {
+	out := make([]string, len(s.Nodes))
+	for i, n := range s.Nodes {
+		out[i] = n.Name
+	}
+	return out
+}
+
+// ClusterState is what every node runs of the application.
+type ClusterState struct {
+	// Apps maps a node to the versions of the application it has.
+	Apps map[string][]tomcatmgr.App
+}
+
+// Versions returns every version of the application found on any node, in Tomcat's order.
+func (c *ClusterState) Versions() []string {
+	seen := map[string]bool{}
+	for _, apps := range c.Apps {
+		for _, a := range apps {
+			seen[a.Version] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for v := range seen {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return tomcatmgr.CompareVersions(out[i], out[j]) < 0 })
+	return out
+}
+
+// NodesWith returns the nodes, in the order given, that have version v deployed (any state).
+func (c *ClusterState) NodesWith(order []string, v string) []string {
+	var out []string
+	for _, n := range order {
+		for _, a := range c.Apps[n] {
+			if a.Version == v {
+				out = append(out, n)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Uniform checks that every node runs the same set of versions, all running.
+func (c *ClusterState) Uniform(order []string) error {
+	var first string
+	for i, n := range order {
+		var vs []string
+		for _, a := range c.Apps[n] {
+			if a.State != tomcatmgr.StateRunning {
+				return fmt.Errorf("deployer: %s on %s is %s", a.Name(), n, a.State)
+			}
+			vs = append(vs, a.Version)
+		}
+		sort.Strings(vs)
+		got := strings.Join(vs, ",")
+		if i == 0 {
+			first = got
+		} else if got != first {
+			return fmt.Errorf("deployer: nodes disagree: %s runs [%s], %s runs [%s]", order[0], first, n, got)
+		}
+	}
+	return nil
+}
+
+// NextVersion returns the version after the highest of existing, zero-padded to width
+// ("001" when there is none). It fails when the next number does not fit in width or when
+// the highest version is not a number.
+func NextVersion(existing []string, width int) (string, error) {
+	next := 1
+	if len(existing) > 0 {
+		sorted := append([]string(nil), existing...)
+		sort.Slice(sorted, func(i, j int) bool { return tomcatmgr.CompareVersions(sorted[i], sorted[j]) < 0 })
+		top := sorted[len(sorted)-1]
+		n, err := strconv.Atoi(top)
+		if err != nil || n < 0 {
+			return "", outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
+				fmt.Errorf("deployer: the newest deployed version %q is not a number", top)), "give the new version with --version")
+		}
+		next = n + 1
+	}
+	v := fmt.Sprintf("%0*d", width, next)
+	if len(v) > width {
+		return "", outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
+			fmt.Errorf("deployer: the next version %s does not fit in %d digits", v, width)),
+			"Tomcat compares versions as strings, so a longer number would sort below the running one; raise app.version_width only together with a version that sorts above")
+	}
+	return v, nil
+}
+
+// CheckNewVersion refuses a version that would not become the newest on the nodes.
+func CheckNewVersion(v string, existing []string) error {
+	if err := tomcatmgr.ValidateVersion(v); err != nil {
+		return outcome.Classify(outcome.ErrPreflight, err)
+	}
+	if !tomcatmgr.IsNewest(v, existing) {
+		return outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
+			fmt.Errorf("deployer: version %s does not sort above the deployed %s (Tomcat compares versions as strings)", v, strings.Join(existing, ","))),
+			"pick a version that sorts after every deployed one, zero-padded to the same width, or leave --version out")
+	}
+	return nil
+}
+
+// BuildPlan turns the spec, the cluster's state and the new version into a plan.
+func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, error) {
+	names := spec.NodeNames()
+	if len(names) == 0 {
+		return nil, outcome.Classify(outcome.ErrPreflight, errors.New("deployer: no nodes configured"))
+	}
+	if err := state.Uniform(names); err != nil {
+		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
+			"a release starts from a fleet that runs the same versions; `zdd status` shows each node, `zdd resume` or `zdd abort` finish an interrupted release")
+	}
+	from := state.Versions()
+	if err := CheckNewVersion(to, from); err != nil {
+		return nil, err
+	}
+	a, b := batches(names, spec.CanarySize)
+	p := &Plan{App: spec.App, From: from, To: to, WAR: war.Path, SHA256: war.SHA256, Size: war.Size}
+	add := func(s Step) { p.Steps = append(p.Steps, s) }
+	add(Step{Preflight: &PreflightStep{}})
+	if spec.Migrations {
+		add(Step{Migrate: &MigrateStep{Phase: "expand"}})
+	}
+	add(Step{Route: &RouteStep{In: b, Out: a}})
+	add(Step{Deploy: &DeployStep{Version: to, Nodes: a}})
+	add(Step{Gate: &GateStep{Version: to, Nodes: a, ProbeFrom: a[0]}})
+	if len(b) > 0 {
+		add(Step{Route: &RouteStep{In: a, Out: b}})
+		if spec.PauseAfterCanary {
+			add(Step{Pause: &PauseStep{UntilPromote: true}})
+		} else if spec.Pause > 0 {
+			add(Step{Pause: &PauseStep{Duration: spec.Pause}})
+		}
+		add(Step{Deploy: &DeployStep{Version: to, Nodes: b}})
+		add(Step{Gate: &GateStep{Version: to, Nodes: names, ProbeFrom: b[0]}})
+	}
+	add(Step{Route: &RouteStep{In: names}})
+	if !spec.NoDrain {
+		p.Steps = append(p.Steps, DrainSteps(spec, from)...)
+	}
+	return p, nil
+}
+
+// DrainSteps are the steps that retire the old versions: drain, undeploy, contract migrations.
+func DrainSteps(spec *Spec, old []string) []Step {
+	var out []Step
+	if len(old) > 0 {
+		out = append(out,
+			Step{Drain: &DrainStep{Versions: old, Timeout: spec.DrainTimeout, Expire: spec.ExpireAtDrainDeadline}},
+			Step{Undeploy: &UndeployStep{Versions: old, Nodes: spec.NodeNames(), OnlyIfDrained: true}})
+	}
+	if spec.Migrations {
+		out = append(out, Step{Migrate: &MigrateStep{Phase: "contract"}})
+	}
+	return out
+}
+
+// batches splits the nodes into the canary batch and the rest. With two nodes or more the
+// canary has at least two, so that replication is proven before traffic reaches it; when the
+// canary would be every node, the last node forms the second batch.
+func batches(names []string, canary int) (a, b []string) {
+	if len(names) == 1 {
+		return names, nil
+	}
+	canary = max(canary, 2)
+	if canary >= len(names) {
+		canary = len(names) - 1
+		if canary < 2 {
+			// Two nodes: each is a batch of one; the probe can only be proven after the switch.
+			canary = 1
+		}
+	}
+	return names[:canary], names[canary:]
+}
+
+// RollbackSteps returns the steps that take the new version off the nodes that have it
+// (has), so that no node in rotation ever runs it beside one that does not: the nodes
+// without it serve while it is undeployed from the others; then every node is put back.
+func RollbackSteps(nodes, has []string, version string, canary int) []Step {
+	if len(has) == 0 {
+		return []Step{{Route: &RouteStep{In: nodes}}}
+	}
+	hasSet := map[string]bool{}
+	for _, n := range has {
+		hasSet[n] = true
+	}
+	var without []string
+	for _, n := range nodes {
+		if !hasSet[n] {
+			without = append(without, n)
+		}
+	}
+	var steps []Step
+	if len(without) == 0 {
+		// Every node has it: take the last batch out, undeploy there, and it becomes the one without.
+		keep, rest := batches(has, canary)
+		if len(rest) == 0 {
+			return []Step{{Undeploy: &UndeployStep{Versions: []string{version}, Nodes: has}}, {Route: &RouteStep{In: nodes}}}
+		}
+		steps = append(steps,
+			Step{Route: &RouteStep{In: keep, Out: rest}},
+			Step{Undeploy: &UndeployStep{Versions: []string{version}, Nodes: rest}})
+		without, has = rest, keep
+	}
+	return append(steps,
+		Step{Route: &RouteStep{In: without, Out: has}},
+		Step{Undeploy: &UndeployStep{Versions: []string{version}, Nodes: has}},
+		Step{Route: &RouteStep{In: nodes}})
+}
+
+// WARInfo describes the artifact of a release.
+type WARInfo struct {
+	// Path is the WAR's path on this machine.
+	Path string
+	// SHA256 is its checksum (hex).
+	SHA256 string
+	// Size is its size in bytes.
+	Size int64
+}

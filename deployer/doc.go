@@ -1,0 +1,32 @@
+// Package deployer is zdd's release engine: it turns the configuration and the cluster's
+// current state into a plan (an ordered list of steps), runs the steps one by one, records
+// each in a journal, and undoes a release that fails.
+//
+// # The release
+//
+// Tomcat sends a request without a session to the newest running version on a node, and a
+// request with a session to the version that holds it; sessions replicate per version. So a
+// node that runs the new version beside a node in rotation that does not would lose sessions.
+// The plan therefore moves batches of nodes out of rotation while they change:
+//
+//	preflight                     check every node, load balancer, the database and the WAR
+//	migrate expand                additive schema changes, on the MySQL master
+//	route  in: B  out: A          the canary batch A (>= 2 nodes) leaves rotation
+//	deploy A                      the new version beside the old, one node at a time
+//	gate   A                      health page, clustered session manager, a probe session replicated
+//	route  in: A  out: B          one reload: A serves (new sessions get the new version), B leaves
+//	pause                         optional: stop here until `zdd promote`
+//	deploy B, gate A+B            the rest get the new version (sessions arrive by state transfer)
+//	route  in: A+B                everyone back, with the configured weights
+//	drain                         wait for the old version's sessions to end, then undeploy it
+//	migrate contract              only once no node runs the old version
+//
+// A failed gate, a failed step or an interruption runs the rollback plan: the nodes without the
+// new version serve while it is undeployed from the others, and routing ends with every node in.
+//
+// # Seams
+//
+// The engine reaches the cluster through small interfaces (Manager, lb.Balancer, Migrator,
+// Prober) that the command line wires to tomcatmgr, lb/nginx and deployer/schema, and reports
+// through a Sink.
+package deployer

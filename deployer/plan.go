@@ -1,0 +1,222 @@
+package deployer
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Step is one step of a plan. Exactly one field is set (see Validate); the plan reads like
+// what a person would write: route, deploy, gate, pause, drain...
+type Step struct {
+	// Preflight checks every node, load balancer, the database and the WAR; it changes nothing.
+	Preflight *PreflightStep `json:"preflight,omitempty"`
+	// Migrate runs the schema migrations of one phase.
+	Migrate *MigrateStep `json:"migrate,omitempty"`
+	// Route changes the load balancers in one change: In nodes in rotation, Out nodes out.
+	Route *RouteStep `json:"route,omitempty"`
+	// Deploy uploads the new version to the nodes, one at a time.
+	Deploy *DeployStep `json:"deploy,omitempty"`
+	// Gate checks the new version on the nodes before traffic reaches it.
+	Gate *GateStep `json:"gate,omitempty"`
+	// Pause waits, or stops the release until `zdd promote`.
+	Pause *PauseStep `json:"pause,omitempty"`
+	// Drain waits for the old versions' sessions to end.
+	Drain *DrainStep `json:"drain,omitempty"`
+	// Undeploy removes versions from nodes.
+	Undeploy *UndeployStep `json:"undeploy,omitempty"`
+}
+
+// PreflightStep checks before anything changes.
+type PreflightStep struct{}
+
+// MigrateStep runs the migrations of Phase ("expand" or "contract").
+type MigrateStep struct {
+	Phase string `json:"phase"`
+}
+
+// RouteStep puts In in rotation (with their configured weights) and Out out, in one change.
+type RouteStep struct {
+	In  []string `json:"in,omitempty"`
+	Out []string `json:"out,omitempty"`
+}
+
+// DeployStep uploads Version to Nodes, one node at a time.
+type DeployStep struct {
+	Version string   `json:"version"`
+	Nodes   []string `json:"nodes"`
+}
+
+// GateStep checks Version on Nodes: health page, clustered session manager, and a probe
+// session created on ProbeFrom found on every other node of Nodes.
+type GateStep struct {
+	Version   string   `json:"version"`
+	Nodes     []string `json:"nodes"`
+	ProbeFrom string   `json:"probe_from"`
+}
+
+// PauseStep waits Duration, or stops the release (exit 7) until `zdd promote` when UntilPromote.
+type PauseStep struct {
+	Duration     time.Duration `json:"duration,omitempty"`
+	UntilPromote bool          `json:"until_promote,omitempty"`
+}
+
+// DrainStep waits up to Timeout for the sessions of Versions to end; with Expire it expires
+// those still open at the deadline.
+type DrainStep struct {
+	Versions []string      `json:"versions"`
+	Timeout  time.Duration `json:"timeout"`
+	Expire   bool          `json:"expire,omitempty"`
+}
+
+// UndeployStep removes Versions from Nodes. OnlyIfDrained skips versions that still have
+// sessions (after a drain that timed out without Expire).
+type UndeployStep struct {
+	Versions      []string `json:"versions"`
+	Nodes         []string `json:"nodes"`
+	OnlyIfDrained bool     `json:"only_if_drained,omitempty"`
+}
+
+// Validate checks that exactly one field of the step is set.
+func (s Step) Validate() error {
+	n := 0
+	for _, set := range []bool{s.Preflight != nil, s.Migrate != nil, s.Route != nil, s.Deploy != nil,
+		s.Gate != nil, s.Pause != nil, s.Drain != nil, s.Undeploy != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return fmt.Errorf("deployer: a step must have exactly one kind, this one has %d", n)
+	}
+	return nil
+}
+
+// Kind is the step's kind: preflight, migrate, route, deploy, gate, pause, drain or undeploy.
+func (s Step) Kind() string {
+	switch {
+	case s.Preflight != nil:
+		return "preflight"
+	case s.Migrate != nil:
+		return "migrate"
+	case s.Route != nil:
+		return "route"
+	case s.Deploy != nil:
+		return "deploy"
+	case s.Gate != nil:
+		return "gate"
+	case s.Pause != nil:
+		return "pause"
+	case s.Drain != nil:
+		return "drain"
+	case s.Undeploy != nil:
+		return "undeploy"
+	}
+	return "invalid"
+}
+
+// String describes the step on one line, as `zdd plan` prints it.
+func (s Step) String() string {
+	list := func(nodes []string) string {
+		if len(nodes) == 0 {
+			return "-"
+		}
+		return strings.Join(nodes, ",")
+	}
+	switch {
+	case s.Preflight != nil:
+		return "preflight   check nodes, load balancers, database, WAR, free space"
+	case s.Migrate != nil:
+		return "migrate     " + s.Migrate.Phase + " migrations on the master"
+	case s.Route != nil:
+		return fmt.Sprintf("route       in: %s  out: %s", list(s.Route.In), list(s.Route.Out))
+	case s.Deploy != nil:
+		return fmt.Sprintf("deploy      %s to %s, one node at a time", s.Deploy.Version, list(s.Deploy.Nodes))
+	case s.Gate != nil:
+		return fmt.Sprintf("gate        %s on %s: health, clustered sessions, probe session from %s replicated", s.Gate.Version, list(s.Gate.Nodes), s.Gate.ProbeFrom)
+	case s.Pause != nil:
+		if s.Pause.UntilPromote {
+			return "pause       until `zdd promote` (exit 7)"
+		}
+		return "pause       " + s.Pause.Duration.String()
+	case s.Drain != nil:
+		expire := "keep the sessions still open"
+		if s.Drain.Expire {
+			expire = "expire the sessions still open"
+		}
+		return fmt.Sprintf("drain       %s: wait up to %s for their sessions to end, then %s", list(s.Drain.Versions), s.Drain.Timeout, expire)
+	case s.Undeploy != nil:
+		cond := ""
+		if s.Undeploy.OnlyIfDrained {
+			cond = " (those without sessions)"
+		}
+		return fmt.Sprintf("undeploy    %s%s from %s", list(s.Undeploy.Versions), cond, list(s.Undeploy.Nodes))
+	}
+	return "invalid step"
+}
+
+// Plan is a release as data: what runs, in order. It is stored in the journal, so `zdd status`,
+// `zdd promote` and `zdd resume` know where a release is.
+type Plan struct {
+	// App is the context name.
+	App string `json:"app"`
+	// From are the versions running before the release (empty on a first release).
+	From []string `json:"from"`
+	// To is the new version.
+	To string `json:"to"`
+	// WAR is the artifact's path, SHA256 its checksum and Size its size in bytes.
+	WAR    string `json:"war"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	// Steps run in order.
+	Steps []Step `json:"steps"`
+}
+
+// Render prints the plan as `zdd plan` shows it, each step with what a failure there undoes.
+func (p *Plan) Render(nodes []string, canary int) string {
+	var b strings.Builder
+	from := "nothing (first release)"
+	if len(p.From) > 0 {
+		from = strings.Join(p.From, ",")
+	}
+	fmt.Fprintf(&b, "release %s: %s -> %s  (WAR %s, %d bytes, sha256 %s)\n", p.App, from, p.To, p.WAR, p.Size, shortSum(p.SHA256))
+	deployed := map[string]bool{}
+	for i, s := range p.Steps {
+		if s.Deploy != nil {
+			for _, n := range s.Deploy.Nodes {
+				deployed[n] = true
+			}
+		}
+		fmt.Fprintf(&b, "%3d. %s\n", i+1, s)
+		if s.Preflight != nil || s.Pause != nil {
+			continue
+		}
+		var has []string
+		for _, n := range nodes {
+			if deployed[n] {
+				has = append(has, n)
+			}
+		}
+		if len(has) == 0 {
+			fmt.Fprintf(&b, "       if it fails: route every node in\n")
+			continue
+		}
+		if s.Drain != nil || s.Undeploy != nil || (s.Migrate != nil && s.Migrate.Phase == "contract") {
+			fmt.Fprintf(&b, "       if it fails: stop; %s stays on every node (`zdd drain` retries)\n", p.To)
+			continue
+		}
+		var parts []string
+		for _, r := range RollbackSteps(nodes, has, p.To, canary) {
+			parts = append(parts, strings.Join(strings.Fields(r.String()), " "))
+		}
+		fmt.Fprintf(&b, "       if it fails: %s\n", strings.Join(parts, "; "))
+	}
+	return b.String()
+}
+
+func shortSum(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
