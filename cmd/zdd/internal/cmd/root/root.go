@@ -9,6 +9,7 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/build"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/configcmd"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/exitcodes"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/testenvcmd"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/version"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/configload"
@@ -53,13 +54,10 @@ session: parallel versions, load-balancer weights, schema migrations and rollbac
 	cmd.AddCommand(version.NewCmdVersion(f, nil))
 	cmd.AddCommand(configcmd.NewCmdConfig(f))
 	cmd.AddCommand(exitcodes.NewCmdExitCodes(f))
+	cmd.AddCommand(testenvcmd.NewCmdTestenv(f))
 
-	// cobra's completion command, made strict: `zdd completion tcsh` is a usage error.
-	cmd.InitDefaultCompletionCmd()
-	if completion, _, err := cmd.Find([]string{"completion"}); err == nil && completion != cmd {
-		completion.Args = cmdutil.NoArgs
-		completion.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
-	}
+	cmd.InitDefaultCompletionCmd() // cobra's `zdd completion bash|zsh|fish|powershell`
+	strictGroups(cmd)
 	return cmd
 }
 
@@ -90,6 +88,19 @@ func newCmdHelp() *cobra.Command {
 			}
 			return names, cobra.ShellCompDirectiveNoFileComp
 		},
+	}
+}
+
+// strictGroups makes every command that only groups subcommands (`zdd config`, `zdd completion`,
+// any added later) show its help when run alone and fail with a usage error and "did you mean"
+// on an unknown subcommand, instead of cobra's help with exit 0.
+func strictGroups(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		strictGroups(sub)
+	}
+	if c.HasSubCommands() && !c.Runnable() {
+		c.Args = cmdutil.NoArgs
+		c.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
 	}
 }
 
