@@ -37,7 +37,8 @@ var appNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 
 // Validate returns every problem of c, in key order; nil means c is usable. It checks values
-// only and reads no file: call ReadSecretFiles first so that passwords from files count.
+// only and reads no file: call ReadSecretFiles first so that passwords from files count. A
+// password that is set makes its password_file unused (ReadSecretFiles does not read it).
 func (c *Config) Validate() []Problem {
 	v := &validator{}
 	c.validateApp(v)
@@ -129,9 +130,7 @@ func (c *Config) validateApp(v *validator) {
 
 func (c *Config) validateTomcat(v *validator) {
 	v.required("tomcat.user", c.Tomcat.User, "the Manager user with the manager-script role")
-	if c.Tomcat.Password.IsSet() && c.Tomcat.PasswordFile != "" {
-		v.add("tomcat.password_file", "keep one of them", "is set together with tomcat.password")
-	} else if !c.Tomcat.Password.IsSet() {
+	if !c.Tomcat.Password.IsSet() {
 		v.add("tomcat.password", fmt.Sprintf("set %s, or tomcat.password_file", EnvVar("tomcat.password")),
 			"no Tomcat Manager password")
 	}
@@ -244,9 +243,7 @@ func (c *Config) validateDatabase(v *validator) {
 		v.add("database.dsn", fmt.Sprintf("remove the password from the DSN and set %s instead", EnvVar("database.password")),
 			"must not contain a password")
 	}
-	if d.Password.IsSet() && d.PasswordFile != "" {
-		v.add("database.password_file", "keep one of them", "is set together with database.password")
-	} else if !d.Password.IsSet() {
+	if !d.Password.IsSet() {
 		v.add("database.password", fmt.Sprintf("set %s, or database.password_file", EnvVar("database.password")),
 			"no database password")
 	}

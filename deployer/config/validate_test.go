@@ -33,7 +33,6 @@ func TestValidateEachProblem(t *testing.T) {
 		{"version width 0", func(c *Config) { c.App.VersionWidth = 0 }, "app.version_width", "1..10, got 0", "001"},
 		{"version width 11", func(c *Config) { c.App.VersionWidth = 11 }, "app.version_width", "1..10, got 11", ""},
 		{"no tomcat password", func(c *Config) { c.Tomcat.Password = "" }, "tomcat.password", "no Tomcat Manager password", "ZDD_TOMCAT_PASSWORD"},
-		{"password and file", func(c *Config) { c.Tomcat.PasswordFile = "/x" }, "tomcat.password_file", "together", "one"},
 		{"no tomcat user", func(c *Config) { c.Tomcat.User = " " }, "tomcat.user", "is required", "manager-script"},
 		{"zero request timeout", func(c *Config) { c.Tomcat.RequestTimeout = 0 }, "tomcat.request_timeout", "above zero", "unit"},
 		{"negative deploy timeout", func(c *Config) { c.Tomcat.DeployTimeout = -time.Second }, "tomcat.deploy_timeout", "above zero", ""},
@@ -133,6 +132,7 @@ func TestValidateAcceptableVariants(t *testing.T) {
 		{"unix upstream", func(c *Config) { c.Nodes[0].Upstream = "unix:/run/tomcat.sock" }},
 		{"https manager", func(c *Config) { c.Nodes[0].ManagerURL = "https://n1.example/manager" }},
 		{"version width 10", func(c *Config) { c.App.VersionWidth = 10 }},
+		{"password and its file: the password wins", func(c *Config) { c.Tomcat.PasswordFile = "/nonexistent" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
