@@ -35,12 +35,12 @@ func (b *Balancer) Apply(ctx context.Context, states map[string]lb.State) error 
 	}
 	for i, c := range plan {
 		if err := b.install(ctx, c); err != nil {
-			return b.rollback(ctx, plan[:i+1], 0, &lb.RolledBackError{Host: c.host.Name, Step: "install", Err: err})
+			return b.rollback(ctx, plan[:i+1], 0, c.host.Name, "install", err)
 		}
 	}
 	for i, c := range plan {
 		if err := b.reload(ctx, c.host); err != nil {
-			return b.rollback(ctx, plan, i+1, &lb.RolledBackError{Host: c.host.Name, Step: "reload", Err: err})
+			return b.rollback(ctx, plan, i+1, c.host.Name, "reload", err)
 		}
 	}
 	return nil
@@ -107,7 +107,7 @@ func (b *Balancer) install(ctx context.Context, c change) error {
 // rollback writes the old file back on every host of plan and reloads the
 // first reloaded hosts of them (those that may have loaded the new file).
 // It runs on a fresh context so that a cancelled ctx still restores.
-func (b *Balancer) rollback(ctx context.Context, plan []change, reloaded int, cause error) error {
+func (b *Balancer) rollback(ctx context.Context, plan []change, reloaded int, host, step string, cause error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.opts.ReloadTimeout+30*time.Second)
 	defer cancel()
 	var errs []error
@@ -123,9 +123,9 @@ func (b *Balancer) rollback(ctx context.Context, plan []change, reloaded int, ca
 		}
 	}
 	if len(errs) > 0 {
-		return &lb.RollbackFailedError{Err: cause, Rollback: errs}
+		return &lb.RollbackFailedError{Err: fmt.Errorf("nginx: %s on %s: %w", step, host, cause), Rollback: errs}
 	}
-	return fmt.Errorf("nginx: %w", cause)
+	return fmt.Errorf("nginx: %w", &lb.RolledBackError{Host: host, Step: step, Err: cause})
 }
 
 // Verify checks on every host that the upstream file holds the states and
