@@ -262,7 +262,11 @@ func TestIntegrationWrongPasswordIsNotRetried(t *testing.T) {
 	_, err = c.List(context.Background())
 	assert.ErrorIs(t, err, tomcatmgr.ErrAuth)
 	assert.NotContains(t, err.Error(), env.SpareManager.Password)
-	// One failed login, not six: the spare user is still usable with the right password.
+	// A rejected upload reports the 401, not the broken pipe of the unread body.
+	war := buildWAR(t, t.TempDir(), "big.war", testenv.WAROptions{Version: "001", PadMB: 20})
+	err = c.Deploy(context.Background(), tomcatmgr.Context{Path: itPath, Version: "001"}, war, nil)
+	assert.ErrorIs(t, err, tomcatmgr.ErrAuth)
+	// Two failed logins, not twelve: the spare user is still usable with the right password.
 	ok, err := tomcatmgr.New(tomcatmgr.Config{Node: n.Name, BaseURL: n.ManagerURL, User: env.SpareManager.User,
 		Password: env.SpareManager.Password})
 	require.NoError(t, err)
