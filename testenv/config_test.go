@@ -31,7 +31,9 @@ func TestNginxAcceptsGeneratedConfig(t *testing.T) {
 	for _, mode := range []Mode{RoundRobin, Sticky} {
 		env := describe(t.TempDir())
 		lb := env.LBs[0]
-		require.NoError(t, writeNginx(lb, mode, env.Nodes))
+		changed, err := writeNginx(lb, mode, env.Nodes)
+		require.NoError(t, err)
+		require.True(t, changed)
 		out, err := exec.Command(nginxBin, "-c", lb.MainConfig, "-e", lb.ErrorLog, "-t").CombinedOutput()
 		require.NoError(t, err, "mode %s: %s", mode, out)
 	}
@@ -63,4 +65,21 @@ func TestCheckFreeNamesTheHolder(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), l.Addr().String())
 	assert.Contains(t, err.Error(), "pid "+strconv.Itoa(os.Getpid()))
+}
+
+func TestWriteNginxKeepsZDDsUpstreamFile(t *testing.T) {
+	env := describe(t.TempDir())
+	lb := env.LBs[0]
+	_, err := writeNginx(lb, RoundRobin, env.Nodes)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(lb.UpstreamFile, []byte("# changed by zdd\n"), 0o644))
+	changed, err := writeNginx(lb, RoundRobin, env.Nodes)
+	require.NoError(t, err)
+	assert.False(t, changed, "same mode: nothing to rewrite")
+	b, err := os.ReadFile(lb.UpstreamFile)
+	require.NoError(t, err)
+	assert.Equal(t, "# changed by zdd\n", string(b), "an idempotent up must not reset zdd's weights")
+	changed, err = writeNginx(lb, Sticky, env.Nodes)
+	require.NoError(t, err)
+	assert.True(t, changed, "a mode change rewrites both files")
 }

@@ -109,7 +109,7 @@ func (e *Env) Start(ctx context.Context, server string) error {
 	}
 	for _, lb := range e.LBs {
 		if lb.Name == server {
-			if err := startNginx(ctx, lb); err != nil {
+			if err := startNginx(ctx, lb, false); err != nil {
 				return err
 			}
 			return waitNginxPid(ctx, lb)

@@ -53,6 +53,9 @@ type Env struct {
 	DB DB `json:"db"`
 	// ConfigFile is the zdd.yaml that Up wrote for this cluster.
 	ConfigFile string `json:"config_file"`
+
+	// nginxChanged tells, per load balancer, whether Up rewrote its configuration.
+	nginxChanged map[string]bool
 }
 
 // Credentials is a user name and password.

@@ -111,22 +111,34 @@ http {
 `, lb.Name, mode, lb.PidFile, lb.ErrorLog, tmp, lb.UpstreamFile, maps.String(), strings.TrimPrefix(lb.URL, "http://"), backend)
 }
 
-// writeNginx writes lb's configuration for mode.
-func writeNginx(lb LB, mode Mode, nodes []Node) error {
+// writeNginx writes lb's configuration for mode and tells whether it changed. The upstream
+// file is only written when it is missing or the mode changed: zdd owns its weights, and an
+// idempotent `up` must not reset them.
+func writeNginx(lb LB, mode Mode, nodes []Node) (bool, error) {
 	if err := os.MkdirAll(filepath.Join(lb.Dir, "tmp"), 0o755); err != nil {
-		return err
+		return false, err
+	}
+	main := nginxConf(lb, mode, nodes)
+	old, err := os.ReadFile(lb.MainConfig)
+	if err == nil && string(old) == main {
+		if _, err := os.Stat(lb.UpstreamFile); err == nil {
+			return false, nil
+		}
 	}
 	if err := os.WriteFile(lb.UpstreamFile, []byte(upstreamsConf(mode, nodes)), 0o644); err != nil {
-		return err
+		return false, err
 	}
-	return os.WriteFile(lb.MainConfig, []byte(nginxConf(lb, mode, nodes)), 0o644)
+	return true, os.WriteFile(lb.MainConfig, []byte(main), 0o644)
 }
 
 // startNginx starts lb in the foreground of its own session, or reloads it when it already
-// runs (its configuration may have changed mode).
-func startNginx(ctx context.Context, lb LB) error {
+// runs and its configuration changed.
+func startNginx(ctx context.Context, lb LB, changed bool) error {
 	p := nginxProcess(lb)
 	if _, ok := p.running(); ok {
+		if !changed {
+			return nil
+		}
 		out, err := exec.CommandContext(ctx, nginxBin, "-c", lb.MainConfig, "-e", lb.ErrorLog, "-s", "reload").CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("testenv: reload %s: %v: %s", lb.Name, err, out)

@@ -122,10 +122,13 @@ func writeConfigs(env *Env) error {
 			return err
 		}
 	}
+	env.nginxChanged = map[string]bool{}
 	for _, lb := range env.LBs {
-		if err := writeNginx(lb, env.Mode, env.Nodes); err != nil {
+		changed, err := writeNginx(lb, env.Mode, env.Nodes)
+		if err != nil {
 			return err
 		}
+		env.nginxChanged[lb.Name] = changed
 	}
 	if err := writeHAProxy(env.Dir, env.DB); err != nil {
 		return err
@@ -158,7 +161,7 @@ func startAll(ctx context.Context, env *Env, logf func(string, ...any)) error {
 	}
 	for _, lb := range env.LBs {
 		g.Go(func() error {
-			if err := startNginx(ctx, lb); err != nil {
+			if err := startNginx(ctx, lb, env.nginxChanged[lb.Name]); err != nil {
 				return err
 			}
 			return waitNginxPid(ctx, lb)
