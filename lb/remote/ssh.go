@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -174,17 +175,19 @@ func (s *SSH) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error)
 		return nil, fmt.Errorf("remote: run %q on %s: open session: %w", cmd, s.name, err)
 	}
 	defer sess.Close()
-	var stdout, stderr bytes.Buffer
+	var stdout, stderr syncBuffer
 	sess.Stdout, sess.Stderr = &stdout, &stderr
 	sess.Stdin = bytes.NewReader(stdin)
-	stop := context.AfterFunc(ctx, func() {
+	done := make(chan error, 1)
+	go func() { done <- sess.Run(cmd) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		// Ask sshd to kill the command (honoured by OpenSSH 7.9+), close the
+		// channel and return without waiting for the remote side.
 		_ = sess.Signal(ssh.SIGKILL)
 		_ = sess.Close()
-	})
-	defer stop()
-	err = sess.Run(cmd)
-	if ctx.Err() != nil {
-		return stdout.Bytes(), fmt.Errorf("remote: run %q on %s: %w", cmd, s.name, ctx.Err())
+		return nil, fmt.Errorf("remote: run %q on %s: %w", cmd, s.name, ctx.Err())
 	}
 	var ee *ssh.ExitError
 	var em *ssh.ExitMissingError
@@ -236,4 +239,23 @@ func (s *SSH) DialContext(ctx context.Context, network, addr string) (net.Conn, 
 		return nil, fmt.Errorf("remote: dial %s %s via %s: %w", network, addr, s.name, err)
 	}
 	return c, nil
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a session may still write.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+// Bytes returns a copy of the content.
+func (w *syncBuffer) Bytes() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return bytes.Clone(w.b.Bytes())
 }
