@@ -17,7 +17,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/lb/remote"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/testenv/testenvtest"
@@ -49,13 +48,11 @@ func setup(t *testing.T) (*testenv.Env, []Host, *Balancer) {
 			ReloadCommand: l.ReloadCommand, PidFile: l.PidFile, ErrorLog: l.ErrorLog})
 	}
 	b := newEnvBalancer(t, env, hosts)
+	all, err := b.States(ctx)
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		all := map[string]lb.State{}
-		for _, n := range env.Nodes {
-			all[n.Name] = lb.State{Weight: 1}
-		}
 		if err := b.Apply(ctx, all); err != nil {
 			t.Errorf("restore weights: %v", err)
 		}
