@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -86,7 +88,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
 X11Forwarding no
-AllowTcpForwarding no
+AllowTcpForwarding local
 AllowStreamLocalForwarding local
 PrintMotd no
 MaxSessions 50
@@ -97,8 +99,15 @@ MaxStartups 50:30:100
 		"known_hosts":     kh.String(),
 		"sshd_config":     cfg,
 	}
+	old, _ := os.ReadFile(filepath.Join(d, "sshd_config"))
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(d, name), []byte(body), 0o600); err != nil {
+			return info, err
+		}
+	}
+	if string(old) != cfg {
+		// A running sshd keeps its old configuration: restart it.
+		if err := sshdProcess(dir).stop(context.Background(), 5*time.Second); err != nil {
 			return info, err
 		}
 	}
