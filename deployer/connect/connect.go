@@ -1,0 +1,132 @@
+// Package connect builds the release engine's seams from a resolved configuration: a
+// tomcatmgr client per node, the Nginx pair over SSH (or locally), the HTTP prober, and the
+// schema migrator behind HAProxy. The command line calls it once per command; tests call it
+// with testenv's configuration.
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/config"
+	"github.com/saitodrom/zdd/lb/nginx"
+	"github.com/saitodrom/zdd/lb/remote"
+	"github.com/saitodrom/zdd/tomcatmgr"
+)
+
+// Options are what the caller resolved besides the configuration.
+type Options struct {
+	// AgentSocket is the ssh-agent socket (the caller's SSH_AUTH_SOCK) when ssh.agent is on.
+	AgentSocket string
+}
+
+// Cluster is the engine's seams, connected. Close releases the SSH connections.
+type Cluster struct {
+	// Spec is the engine's view of the configuration.
+	Spec *deployer.Spec
+	// Managers maps node names to Manager clients.
+	Managers map[string]deployer.Manager
+	// Router is the Nginx pair.
+	Router *nginx.Balancer
+	// Runners are the load-balancer hosts' runners, in configuration order.
+	Runners []remote.Runner
+	closers []func() error
+}
+
+// Close closes every connection.
+func (c *Cluster) Close() error {
+	var errs []error
+	for _, f := range c.closers {
+		errs = append(errs, f())
+	}
+	return errors.Join(errs...)
+}
+
+// Spec converts the configuration into the engine's Spec.
+func Spec(cfg *config.Config) *deployer.Spec {
+	s := &deployer.Spec{App: cfg.App.Name, HealthPath: cfg.App.HealthPath, VersionWidth: cfg.App.VersionWidth,
+		CanarySize: cfg.Strategy.CanarySize, PauseAfterCanary: cfg.Strategy.PauseAfterCanary, Pause: cfg.Strategy.Pause,
+		HealthTimeout: cfg.Strategy.HealthTimeout, ReplicationTimeout: cfg.Strategy.ReplicationTimeout,
+		DrainTimeout: cfg.Strategy.DrainTimeout, ExpireAtDrainDeadline: cfg.Strategy.ExpireAtDrainDeadline}
+	for _, n := range cfg.Nodes {
+		w := n.Weight
+		if w == 0 {
+			w = 1
+		}
+		s.Nodes = append(s.Nodes, deployer.NodeSpec{Name: n.Name, URL: n.URL, Weight: w})
+	}
+	return s
+}
+
+// Dial connects to every Manager (clients only: no request yet) and every load-balancer host
+// (SSH handshake with the host key verified).
+func Dial(ctx context.Context, cfg *config.Config, opts Options) (*Cluster, error) {
+	c := &Cluster{Spec: Spec(cfg), Managers: map[string]deployer.Manager{}}
+	for _, n := range cfg.Nodes {
+		m, err := tomcatmgr.New(tomcatmgr.Config{Node: n.Name, BaseURL: n.ManagerURL, User: cfg.Tomcat.User,
+			Password: cfg.Tomcat.Password.Reveal(), CAFile: cfg.Tomcat.CAFile,
+			RequestTimeout: cfg.Tomcat.RequestTimeout, DeployTimeout: cfg.Tomcat.DeployTimeout})
+		if err != nil {
+			return nil, err
+		}
+		c.Managers[n.Name] = m
+	}
+	nodes := map[string]string{}
+	for _, n := range cfg.Nodes {
+		nodes[n.Name] = n.Upstream
+	}
+	var hosts []nginx.Host
+	for _, h := range cfg.LB.Hosts {
+		r, err := runner(ctx, cfg, h, opts)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.Runners = append(c.Runners, r)
+		hosts = append(hosts, nginx.Host{Name: h.Name, Runner: r, UpstreamFile: h.UpstreamFile, TestCommand: h.TestCommand,
+			ReloadCommand: h.ReloadCommand, PidFile: h.PidFile, ErrorLog: h.ErrorLog})
+	}
+	b, err := nginx.New(nginx.Options{Hosts: hosts, Nodes: nodes})
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.Router = b
+	return c, nil
+}
+
+func runner(ctx context.Context, cfg *config.Config, h config.LBHost, opts Options) (remote.Runner, error) {
+	if h.Address == "local" {
+		return &remote.Local{}, nil
+	}
+	agent := ""
+	if cfg.SSH.Agent {
+		agent = opts.AgentSocket
+	}
+	s, err := remote.DialSSH(ctx, remote.SSHOptions{Name: h.Name, Addr: h.Address, User: cfg.SSH.User,
+		KeyFile: cfg.SSH.IdentityFile, AgentSocket: agent, KnownHostsFile: cfg.SSH.KnownHosts,
+		DialTimeout: cfg.SSH.ConnectTimeout, CommandTimeout: cfg.SSH.CommandTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("load balancer %s: %w", h.Name, err)
+	}
+	return s, nil
+}
+
+// FreeSpace checks that dir's file system has at least need bytes free.
+func FreeSpace(dir string, need int64) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("state: create %s: %w", dir, err)
+	}
+	free, err := freeBytes(dir)
+	if err != nil {
+		return err
+	}
+	if free < need {
+		return fmt.Errorf("state: %s has %d MB free, the release needs %d MB", dir, free>>20, need>>20)
+	}
+	return nil
+}
+

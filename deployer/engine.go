@@ -1,0 +1,287 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/lb"
+	"github.com/saitodrom/zdd/tomcatmgr"
+)
+
+// RollbackTimeout bounds a rollback, which runs on a fresh context after a failure or Ctrl-C.
+const RollbackTimeout = 5 * time.Minute
+
+// Engine runs plans. Its fields are the seams to the cluster; the command line fills them.
+type Engine struct {
+	// Spec is the resolved configuration.
+	Spec *Spec
+	// Managers maps each node name to its Tomcat Manager.
+	Managers map[string]Manager
+	// Router is the load-balancer pair in front of the nodes.
+	Router lb.Balancer
+	// Prober reaches the nodes' applications directly.
+	Prober Prober
+	// Migrator runs schema migrations; nil when none are configured.
+	Migrator Migrator
+	// Preflight runs the caller's checks of the load balancers, the database and the release
+	// store; it must change nothing. Nil means none.
+	Preflight func(ctx context.Context) error
+	// Journal records the release; it must not be nil.
+	Journal *Journal
+	// Sink receives the events; nil discards them.
+	Sink Sink
+}
+
+// run is the state of one execution of a plan.
+type run struct {
+	e     *Engine
+	rel   *Release
+	start time.Time
+}
+
+func (e *Engine) emit(ev Event) {
+	if e.Sink == nil {
+		return
+	}
+	ev.Schema = EventSchema
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	e.Sink.Emit(ev)
+}
+
+// Observe lists the application on every node.
+func (e *Engine) Observe(ctx context.Context) (*ClusterState, error) {
+	st := &ClusterState{Apps: map[string][]tomcatmgr.App{}}
+	for _, n := range e.Spec.Nodes {
+		apps, err := e.Managers[n.Name].List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range apps {
+			if a.Path == "/"+e.Spec.App {
+				st.Apps[n.Name] = append(st.Apps[n.Name], a)
+			}
+		}
+	}
+	return st, nil
+}
+
+// Start records a new release for plan in the journal and runs it from the first step.
+func (e *Engine) Start(ctx context.Context, plan *Plan, who Lease) error {
+	rel := &Release{ID: plan.To + "-" + time.Now().UTC().Format("20060102T150405Z"), Command: who.Command,
+		Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(), Plan: *plan, Status: StatusRunning}
+	for _, s := range plan.Steps {
+		rel.Steps = append(rel.Steps, StepRecord{Step: s.String()})
+	}
+	e.emit(Event{Type: EventReleaseStarted, Message: fmt.Sprintf("release %s %v -> %s, %d steps", plan.App, plan.From, plan.To, len(plan.Steps))})
+	return e.Continue(ctx, rel)
+}
+
+// Continue runs rel from its current step (after `zdd promote`, or `zdd resume`).
+func (e *Engine) Continue(ctx context.Context, rel *Release) error {
+	r := &run{e: e, rel: rel, start: time.Now()}
+	err := r.steps(ctx)
+	e.finish(r, err)
+	return err
+}
+
+func (r *run) save() error {
+	if err := r.e.Journal.Save(r.rel); err != nil {
+		return outcome.Classify(outcome.ErrNeedsAttention, fmt.Errorf("journal: %w", err))
+	}
+	return nil
+}
+
+// steps runs the plan from rel.Current; on failure it rolls back and returns a classified error.
+func (r *run) steps(ctx context.Context) error {
+	rel := r.rel
+	rel.Status = StatusRunning
+	for ; rel.Current < len(rel.Plan.Steps); rel.Current++ {
+		i := rel.Current
+		step := rel.Plan.Steps[i]
+		rel.Steps[i].Started, rel.Steps[i].Finished, rel.Steps[i].Error = time.Now().UTC(), time.Time{}, ""
+		if err := r.save(); err != nil {
+			return err
+		}
+		r.e.emit(Event{Type: EventStepStarted, Step: i + 1, Kind: step.Kind(), Message: step.String()})
+		t0 := time.Now()
+		err := r.e.runStep(ctx, i+1, step, rel)
+		if errors.Is(err, errPausedHere) {
+			rel.Current++ // `zdd promote` continues after the pause
+			rel.Steps[i].Finished = time.Now().UTC()
+			rel.Status = StatusPaused
+			if serr := r.save(); serr != nil {
+				return serr
+			}
+			return outcome.WithHint(outcome.Classify(outcome.ErrPaused,
+				fmt.Errorf("deployer: paused after step %d: %s serves on %s", i+1, rel.Plan.To, strings.Join(r.e.canaryNodes(rel), ","))),
+				"check the new version, then run `zdd promote` to continue or `zdd rollback` to undo")
+		}
+		if err != nil {
+			rel.Steps[i].Error = err.Error()
+			r.e.emit(Event{Type: EventStepFailed, Step: i + 1, Kind: step.Kind(), Message: err.Error()})
+			return r.fail(ctx, i, err)
+		}
+		rel.Steps[i].Finished = time.Now().UTC()
+		r.e.emit(Event{Type: EventStepFinished, Step: i + 1, Kind: step.Kind(), Duration: time.Since(t0).Seconds()})
+	}
+	rel.Status = StatusDone
+	return r.save()
+}
+
+// errPausedHere is returned by a pause step that waits for `zdd promote`.
+var errPausedHere = errors.New("paused")
+
+// canaryNodes returns the nodes that run the new version, from the plan's deploy steps so far.
+func (e *Engine) canaryNodes(rel *Release) []string {
+	var out []string
+	for _, s := range rel.Plan.Steps[:rel.Current] {
+		if s.Deploy != nil {
+			out = append(out, s.Deploy.Nodes...)
+		}
+	}
+	return out
+}
+
+// fail handles the failure of step i: before any change it only reports; before every node is
+// back in rotation it rolls back; afterwards (drain, undeploy, contract) it stops.
+func (r *run) fail(ctx context.Context, i int, err error) error {
+	rel := r.rel
+	interrupted := ctx.Err() != nil
+	firstChange := r.firstChangingStep()
+	switch {
+	case i < firstChange && !errors.Is(err, outcome.ErrLocked):
+		rel.Status = StatusFailed
+		_ = r.save()
+		if interrupted {
+			return outcome.Classify(outcome.ErrInterrupted, err)
+		}
+		return outcome.Classify(outcome.ErrPreflight, err)
+	case i < firstChange:
+		rel.Status = StatusFailed
+		_ = r.save()
+		return err
+	case r.pastFinalRoute(i):
+		rel.Status = StatusNeedsAttention
+		if interrupted {
+			rel.Status = StatusInterrupted
+		}
+		_ = r.save()
+		if interrupted {
+			return outcome.Classify(outcome.ErrInterrupted, fmt.Errorf("deployer: interrupted in step %d; %s serves on every node: %w", i+1, rel.Plan.To, err))
+		}
+		return outcome.WithHint(outcome.Classify(outcome.ErrNeedsAttention,
+			fmt.Errorf("deployer: step %d failed after %s took all traffic: %w", i+1, rel.Plan.To, err)),
+			"every node serves the new version; fix the cause and run `zdd drain` to retire the old version")
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RollbackTimeout)
+	defer cancel()
+	rbErr := r.rollback(rctx, i)
+	if rbErr != nil {
+		rel.Status = StatusNeedsAttention
+		rel.Error = errors.Join(err, rbErr).Error()
+		_ = r.save()
+		return outcome.WithHint(outcome.Classify(outcome.ErrNeedsAttention,
+			fmt.Errorf("deployer: step %d failed: %w; the rollback failed too: %w", i+1, err, rbErr)),
+			"`zdd status` shows each node and the load balancers; `zdd abort` retries the rollback")
+	}
+	rel.Status, rel.Error = StatusRolledBack, err.Error()
+	if interrupted {
+		rel.Status = StatusInterrupted
+	}
+	_ = r.save()
+	if interrupted {
+		return outcome.Classify(outcome.ErrInterrupted, fmt.Errorf("deployer: interrupted in step %d; rolled back to %v: %w", i+1, rel.Plan.From, err))
+	}
+	return outcome.Classify(outcome.ErrRolledBack, fmt.Errorf("deployer: step %d failed; rolled back to %v: %w", i+1, rel.Plan.From, err))
+}
+
+// firstChangingStep is the index of the first step that changes the cluster's routing or nodes.
+func (r *run) firstChangingStep() int {
+	for i, s := range r.rel.Plan.Steps {
+		if s.Route != nil || s.Deploy != nil {
+			return i
+		}
+	}
+	return len(r.rel.Plan.Steps)
+}
+
+// pastFinalRoute tells whether step i comes after the route that puts every node back with
+// the new version everywhere (drain, undeploy, contract).
+func (r *run) pastFinalRoute(i int) bool {
+	for j := i - 1; j >= 0; j-- {
+		s := r.rel.Plan.Steps[j]
+		if s.Route != nil && len(s.Route.Out) == 0 && j > r.firstChangingStep() {
+			return true
+		}
+	}
+	return false
+}
+
+// rollback takes the new version off every node that has it, serving from the others.
+func (r *run) rollback(ctx context.Context, failed int) error {
+	e, rel := r.e, r.rel
+	names := e.Spec.NodeNames()
+	has := map[string]bool{}
+	// A deploy interrupted mid-upload may still complete on the node: count it as deployed.
+	for _, s := range rel.Plan.Steps[:failed+1] {
+		if s.Deploy != nil {
+			for _, n := range s.Deploy.Nodes {
+				has[n] = true
+			}
+		}
+	}
+	if st, err := e.Observe(ctx); err == nil {
+		for _, n := range st.NodesWith(names, rel.Plan.To) {
+			has[n] = true
+		}
+	}
+	var hasList []string
+	for _, n := range names {
+		if has[n] {
+			hasList = append(hasList, n)
+		}
+	}
+	steps := RollbackSteps(names, hasList, rel.Plan.To, e.Spec.CanarySize)
+	e.emit(Event{Type: EventRollbackStarted, Message: fmt.Sprintf("rolling back: %d steps, %s off %s", len(steps), rel.Plan.To, strings.Join(hasList, ","))})
+	for k, s := range steps {
+		rec := StepRecord{Step: s.String(), Started: time.Now().UTC()}
+		e.emit(Event{Type: EventStepStarted, Kind: "rollback " + s.Kind(), Message: s.String()})
+		err := e.runStep(ctx, 0, s, rel)
+		rec.Finished = time.Now().UTC()
+		if err != nil {
+			rec.Error = err.Error()
+			rel.Rollback = append(rel.Rollback, rec)
+			return fmt.Errorf("rollback step %d (%s): %w", k+1, s, err)
+		}
+		rel.Rollback = append(rel.Rollback, rec)
+		_ = r.save()
+	}
+	return nil
+}
+
+// finish emits the summary and, when the release ended, appends it to the history.
+func (e *Engine) finish(r *run, err error) {
+	rel := r.rel
+	if err != nil && rel.Error == "" {
+		rel.Error = err.Error()
+	}
+	if rel.Status != StatusPaused && rel.Status != StatusRunning {
+		_ = e.Journal.AppendHistory(rel)
+	}
+	e.emit(Event{Type: EventSummary, Summary: &Summary{Outcome: outcome.Name(err), ExitCode: outcome.Code(err),
+		App: rel.Plan.App, From: rel.Plan.From, To: rel.Plan.To, Duration: time.Since(r.start).Seconds(),
+		Steps: len(rel.Plan.Steps), LostSessions: rel.LostSessions, Error: errString(err)}})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

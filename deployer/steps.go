@@ -1,0 +1,268 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/saitodrom/zdd/deployer/wait"
+	"github.com/saitodrom/zdd/lb"
+	"github.com/saitodrom/zdd/tomcatmgr"
+)
+
+// runStep runs one step; idx is its 1-based index for events (0 in a rollback).
+func (e *Engine) runStep(ctx context.Context, idx int, s Step, rel *Release) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case s.Preflight != nil:
+		return e.preflight(ctx, rel)
+	case s.Migrate != nil:
+		return e.migrate(ctx, idx, s.Migrate, rel)
+	case s.Route != nil:
+		return e.route(ctx, s.Route)
+	case s.Deploy != nil:
+		return e.deploy(ctx, idx, s.Deploy, rel)
+	case s.Gate != nil:
+		return e.gate(ctx, idx, s.Gate)
+	case s.Pause != nil:
+		return e.pause(ctx, s.Pause)
+	case s.Drain != nil:
+		return e.drain(ctx, idx, s.Drain, rel)
+	default:
+		return e.undeploy(ctx, idx, s.Undeploy, rel)
+	}
+}
+
+func (e *Engine) app(version string) tomcatmgr.Context {
+	return tomcatmgr.Context{Path: "/" + e.Spec.App, Version: version}
+}
+
+func (e *Engine) node(name string) NodeSpec {
+	for _, n := range e.Spec.Nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return NodeSpec{Name: name}
+}
+
+// preflight checks, changing nothing: every node's Manager (once: a 401 is never retried),
+// the load balancers know every node, the caller's checks, the WAR and the versions.
+func (e *Engine) preflight(ctx context.Context, rel *Release) error {
+	var errs []error
+	st, err := e.Observe(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		if err := st.Uniform(e.Spec.NodeNames()); err != nil && len(rel.Plan.From) > 0 {
+			errs = append(errs, err)
+		}
+		if err := CheckNewVersion(rel.Plan.To, st.Versions()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	states, err := e.Router.States(ctx)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("load balancer: %w", err))
+	} else {
+		for _, n := range e.Spec.Nodes {
+			if _, ok := states[n.Name]; !ok {
+				errs = append(errs, fmt.Errorf("load balancer: node %s is not in the upstreams", n.Name))
+			}
+		}
+	}
+	if _, err := tomcatmgr.CheckWAR(rel.Plan.WAR); err != nil {
+		errs = append(errs, err)
+	}
+	if e.Preflight != nil {
+		if err := e.Preflight(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) migrate(ctx context.Context, idx int, m *MigrateStep, rel *Release) error {
+	if e.Migrator == nil {
+		return errors.New("deployer: the plan has migrations but no migrator is configured")
+	}
+	if m.Phase == "contract" {
+		st, err := e.Observe(ctx)
+		if err != nil {
+			return err
+		}
+		if old := olderThan(st.Versions(), rel.Plan.To); len(old) > 0 {
+			e.emit(Event{Type: EventWarning, Step: idx, Kind: "migrate", Message: fmt.Sprintf(
+				"contract migrations skipped: %s still deployed; they run with `zdd drain` once it is gone", strings.Join(old, ","))})
+			return nil
+		}
+	}
+	return e.Migrator.Up(ctx, m.Phase)
+}
+
+// olderThan returns the versions that sort below v.
+func olderThan(versions []string, v string) []string {
+	var out []string
+	for _, x := range versions {
+		if tomcatmgr.CompareVersions(x, v) < 0 {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// route applies In/Out in one change on every load balancer, then verifies it is live.
+func (e *Engine) route(ctx context.Context, r *RouteStep) error {
+	states := map[string]lb.State{}
+	for _, n := range r.In {
+		states[n] = lb.State{Weight: e.node(n).Weight}
+	}
+	for _, n := range r.Out {
+		states[n] = lb.State{Weight: e.node(n).Weight, Down: true}
+	}
+	if err := e.Router.Apply(ctx, states); err != nil {
+		return err
+	}
+	return e.Router.Verify(ctx, states)
+}
+
+// deploy uploads the version to each node in turn; a node that already runs it is skipped
+// (so a resumed release does not fail), one where it failed to start is cleaned up.
+func (e *Engine) deploy(ctx context.Context, idx int, d *DeployStep, rel *Release) error {
+	cx := e.app(d.Version)
+	for _, name := range d.Nodes {
+		m := e.Managers[name]
+		apps, err := m.List(ctx)
+		if err != nil {
+			return err
+		}
+		if a, ok := findApp(apps, cx); ok {
+			if a.State == tomcatmgr.StateRunning {
+				e.emit(Event{Type: EventWarning, Step: idx, Kind: "deploy", Node: name, Message: cx.Name() + " already runs here; not deployed again"})
+				continue
+			}
+			return fmt.Errorf("deployer: %s on %s exists but is %s", cx.Name(), name, a.State)
+		}
+		progress := func(sent, total int64) {
+			e.emit(Event{Type: EventProgress, Step: idx, Kind: "deploy", Node: name, Message: "upload", Current: sent, Total: total, Unit: "bytes"})
+		}
+		if err := m.Deploy(ctx, cx, rel.Plan.WAR, progress); err != nil {
+			if errors.Is(err, tomcatmgr.ErrFailedToStart) {
+				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+				_ = m.Undeploy(uctx, cx)
+				cancel()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func findApp(apps []tomcatmgr.App, cx tomcatmgr.Context) (tomcatmgr.App, bool) {
+	for _, a := range apps {
+		if a.Path == cx.Path && a.Version == cx.Version {
+			return a, true
+		}
+	}
+	return tomcatmgr.App{}, false
+}
+
+func (e *Engine) pause(ctx context.Context, p *PauseStep) error {
+	if p.UntilPromote {
+		return errPausedHere
+	}
+	t := time.NewTimer(p.Duration)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// undeploy removes versions from nodes, counting the sessions that end with them.
+func (e *Engine) undeploy(ctx context.Context, idx int, u *UndeployStep, rel *Release) error {
+	for _, v := range u.Versions {
+		cx := e.app(v)
+		if u.OnlyIfDrained {
+			n, err := e.sessions(ctx, cx)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				e.emit(Event{Type: EventWarning, Step: idx, Kind: "undeploy", Message: fmt.Sprintf(
+					"%s kept: %d sessions still open; `zdd drain` retires it later", cx.Name(), n)})
+				continue
+			}
+		} else if n, err := e.sessions(ctx, cx); err == nil && n > 0 {
+			rel.LostSessions += n
+			e.emit(Event{Type: EventWarning, Step: idx, Kind: "undeploy", Message: fmt.Sprintf("%d sessions of %s end with it", n, cx.Name())})
+		}
+		for _, name := range u.Nodes {
+			if err := e.Managers[name].Undeploy(ctx, cx); err != nil && !errors.Is(err, tomcatmgr.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sessions returns the number of sessions of cx in the cluster: with replication every node
+// holds them all, so it is the largest count any node reports.
+func (e *Engine) sessions(ctx context.Context, cx tomcatmgr.Context) (int, error) {
+	most := 0
+	for _, n := range e.Spec.Nodes {
+		apps, err := e.Managers[n.Name].List(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if a, ok := findApp(apps, cx); ok {
+			most = max(most, a.Sessions)
+		}
+	}
+	return most, nil
+}
+
+// drain waits for the sessions of the old versions to end, with progress, up to the timeout.
+func (e *Engine) drain(ctx context.Context, idx int, d *DrainStep, rel *Release) error {
+	total := -1
+	left := 0
+	err := wait.Until(ctx, 2*time.Second, d.Timeout, "the old sessions to end", func(ctx context.Context) (bool, error) {
+		left = 0
+		for _, v := range d.Versions {
+			n, err := e.sessions(ctx, e.app(v))
+			if err != nil {
+				return false, err
+			}
+			left += n
+		}
+		if total < 0 {
+			total = left
+		}
+		e.emit(Event{Type: EventProgress, Step: idx, Kind: "drain", Message: "sessions ended", Current: int64(total - left), Total: int64(total), Unit: "sessions"})
+		return left == 0, nil
+	})
+	if err == nil || !errors.Is(err, wait.ErrTimeout) {
+		return err
+	}
+	if !d.Expire {
+		e.emit(Event{Type: EventWarning, Step: idx, Kind: "drain", Message: fmt.Sprintf(
+			"%d sessions of %s still open after %s; kept (strategy.expire_at_drain_deadline expires them)", left, strings.Join(d.Versions, ","), d.Timeout)})
+		return nil
+	}
+	for _, v := range d.Versions {
+		stats, err := e.Managers[e.Spec.Nodes[0].Name].Expire(ctx, e.app(v), 0)
+		if err != nil {
+			return err
+		}
+		rel.LostSessions += stats.Expired
+		e.emit(Event{Type: EventWarning, Step: idx, Kind: "drain", Message: fmt.Sprintf("expired %d sessions of %s (those users are logged out)", stats.Expired, e.app(v).Name())})
+	}
+	return nil
+}
+
