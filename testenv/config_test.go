@@ -14,7 +14,7 @@ import (
 )
 
 func TestStickyUpstreamsListEveryNodeInEveryBlock(t *testing.T) {
-	env := describe(t.TempDir())
+	env := describe(t.TempDir(), 0)
 	conf := upstreamsConf(Sticky, env.Nodes)
 	for _, n := range env.Nodes {
 		assert.Equal(t, 4, strings.Count(conf, "server "+n.Upstream), "node %s: pool + 3 per-node blocks", n.Name)
@@ -29,7 +29,7 @@ func TestNginxAcceptsGeneratedConfig(t *testing.T) {
 		t.Fatalf("nginx is required: %v (apt-get install nginx)", err)
 	}
 	for _, mode := range []Mode{RoundRobin, Sticky} {
-		env := describe(t.TempDir())
+		env := describe(t.TempDir(), 0)
 		lb := env.LBs[0]
 		changed, err := writeNginx(lb, mode, env.Nodes)
 		require.NoError(t, err)
@@ -41,7 +41,7 @@ func TestNginxAcceptsGeneratedConfig(t *testing.T) {
 
 func TestServerXMLHasStaticMembersAndSyncReplication(t *testing.T) {
 	dir := t.TempDir()
-	env := describe(dir)
+	env := describe(dir, 0)
 	require.NoError(t, writeTomcatBase(env.Nodes[1], env.Nodes, [2]Credentials{{"a", "b"}, {"c", "d"}}))
 	b, err := os.ReadFile(filepath.Join(env.Nodes[1].Base, "conf", "server.xml"))
 	require.NoError(t, err)
@@ -68,7 +68,7 @@ func TestCheckFreeNamesTheHolder(t *testing.T) {
 }
 
 func TestWriteNginxKeepsZDDsUpstreamFile(t *testing.T) {
-	env := describe(t.TempDir())
+	env := describe(t.TempDir(), 0)
 	lb := env.LBs[0]
 	_, err := writeNginx(lb, RoundRobin, env.Nodes)
 	require.NoError(t, err)

@@ -119,7 +119,7 @@ func (e *Env) Start(ctx context.Context, server string) error {
 	case "haproxy":
 		return startHAProxy(ctx, e.Dir, e.DB)
 	case "sshd":
-		if err := startSSHD(e.Dir); err != nil {
+		if err := startSSHD(e.Dir, e.LBs); err != nil {
 			return err
 		}
 		return sshdProcess(e.Dir).waitTCP(ctx, e.LBs[0].SSHAddr, 10*time.Second)

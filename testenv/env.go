@@ -9,7 +9,7 @@
 // describes the running environment. Up is idempotent; Down stops only the processes whose pid
 // files it wrote.
 //
-// # Ports (all on loopback)
+// # Ports (all on loopback, each plus Options.PortOffset)
 //
 //	Tomcat n1..n3 HTTP       127.0.0.1:18081..18083   (jvmRoute n1..n3)
 //	Tomcat n1..n3 Tribes     127.0.0.1:14001..14003
@@ -51,6 +51,8 @@ type Env struct {
 	SSH SSH `json:"ssh"`
 	// DB is the MariaDB pair and the HAProxy in front of it.
 	DB DB `json:"db"`
+	// PortOffset is added to every port listed in the package documentation.
+	PortOffset int `json:"port_offset"`
 	// ConfigFile is the zdd.yaml that Up wrote for this cluster.
 	ConfigFile string `json:"config_file"`
 

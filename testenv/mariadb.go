@@ -26,8 +26,8 @@ const (
 )
 
 // dbServer describes MariaDB server i: 1 is the primary, 2 the read-only replica.
-func dbServer(dir string, i int) DBServer {
-	return DBServer{Name: fmt.Sprintf("db%d", i), Addr: fmt.Sprintf("127.0.0.1:%d", dbPort0+i), ServerID: i,
+func dbServer(dir string, i, off int) DBServer {
+	return DBServer{Name: fmt.Sprintf("db%d", i), Addr: fmt.Sprintf("127.0.0.1:%d", dbPort0+off+i), ServerID: i,
 		Socket: filepath.Join(dir, fmt.Sprintf("db%d", i), "mysqld.sock"), ReadOnly: i == 2}
 }
 

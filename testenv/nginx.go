@@ -18,15 +18,15 @@ const (
 )
 
 // lbInfo describes load balancer i (1-based).
-func lbInfo(dir string, i int) LB {
+func lbInfo(dir string, i, off int) LB {
 	name := fmt.Sprintf("lb%d", i)
 	d := filepath.Join(dir, name)
 	main := filepath.Join(d, "nginx.conf")
 	errLog := filepath.Join(d, "error.log")
 	base := fmt.Sprintf("%s -c %s -e %s", nginxBin, main, errLog)
 	return LB{
-		Name: name, URL: fmt.Sprintf("http://127.0.0.1:%d", lbHTTPPort+i),
-		SSHAddr: fmt.Sprintf("%s:%d", lbSSHHosts[i-1], sshPort),
+		Name: name, URL: fmt.Sprintf("http://127.0.0.1:%d", lbHTTPPort+off+i),
+		SSHAddr: fmt.Sprintf("%s:%d", lbSSHHosts[i-1], sshPort+off),
 		Dir:     d, MainConfig: main, UpstreamFile: filepath.Join(d, "upstreams.conf"),
 		ErrorLog: errLog, PidFile: filepath.Join(d, "nginx.pid"),
 		TestCommand: base + " -t", ReloadCommand: base + " -s reload",

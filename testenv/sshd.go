@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +54,7 @@ func writeKey(path, comment string) (ssh.PublicKey, error) {
 }
 
 // setupSSH writes sshd's host key, the client key, authorized_keys, known_hosts and sshd_config.
-func setupSSH(dir string) (SSH, error) {
+func setupSSH(dir string, lbs []LB) (SSH, error) {
 	d := filepath.Join(dir, "sshd")
 	if err := os.MkdirAll(d, 0o700); err != nil {
 		return SSH{}, err
@@ -71,12 +70,12 @@ func setupSSH(dir string) (SSH, error) {
 		return info, err
 	}
 	var kh strings.Builder
-	for _, h := range lbSSHHosts {
-		kh.WriteString(knownhosts.Line([]string{knownhosts.Normalize(net.JoinHostPort(h, fmt.Sprint(sshPort)))}, hostPub) + "\n")
+	for _, lb := range lbs {
+		kh.WriteString(knownhosts.Line([]string{knownhosts.Normalize(lb.SSHAddr)}, hostPub) + "\n")
 	}
 	var listen strings.Builder
-	for _, h := range lbSSHHosts {
-		fmt.Fprintf(&listen, "ListenAddress %s:%d\n", h, sshPort)
+	for _, lb := range lbs {
+		fmt.Fprintf(&listen, "ListenAddress %s\n", lb.SSHAddr)
 	}
 	cfg := listen.String() + `HostKey ` + info.HostKeyFile + `
 PidFile ` + filepath.Join(d, "sshd.pid") + `
@@ -115,13 +114,13 @@ MaxStartups 50:30:100
 }
 
 // startSSHD starts sshd on the load-balancer host addresses unless it already runs.
-func startSSHD(dir string) error {
+func startSSHD(dir string, lbs []LB) error {
 	p := sshdProcess(dir)
 	if _, ok := p.running(); ok {
 		return nil
 	}
-	for _, h := range lbSSHHosts {
-		if err := checkFree(net.JoinHostPort(h, fmt.Sprint(sshPort)), "sshd"); err != nil {
+	for _, lb := range lbs {
+		if err := checkFree(lb.SSHAddr, "sshd"); err != nil {
 			return err
 		}
 	}

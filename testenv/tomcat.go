@@ -23,15 +23,15 @@ const (
 )
 
 // tomcatNode describes node i (1-based).
-func tomcatNode(dir string, i int) Node {
+func tomcatNode(dir string, i, off int) Node {
 	name := fmt.Sprintf("n%d", i)
-	url := fmt.Sprintf("http://127.0.0.1:%d", tomcatHTTP0+i)
+	url := fmt.Sprintf("http://127.0.0.1:%d", tomcatHTTP0+off+i)
 	return Node{
 		Name:       name,
 		URL:        url,
 		ManagerURL: url + "/manager",
-		Upstream:   fmt.Sprintf("127.0.0.1:%d", tomcatHTTP0+i),
-		TribesPort: tribesPort0 + i,
+		Upstream:   fmt.Sprintf("127.0.0.1:%d", tomcatHTTP0+off+i),
+		TribesPort: tribesPort0 + off + i,
 		Base:       filepath.Join(dir, name),
 	}
 }
@@ -103,7 +103,7 @@ func writeTomcatBase(n Node, all []Node, users [2]Credentials) error {
 		}
 	}
 	var sx strings.Builder
-	data := map[string]any{"Node": n, "Members": all, "HTTPPort": tomcatHTTP0 + int(n.Name[1]-'0')}
+	data := map[string]any{"Node": n, "Members": all, "HTTPPort": strings.TrimPrefix(n.Upstream, "127.0.0.1:")}
 	if err := serverXML.Execute(&sx, data); err != nil {
 		return err
 	}
@@ -210,6 +210,10 @@ func waitTomcat(ctx context.Context, n Node, user Credentials, timeout time.Dura
 			return false, wait.Reason(err)
 		}
 		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized {
+			// Never retried: five failed logins lock the user for 300 s.
+			return false, fmt.Errorf("testenv: Tomcat %s refuses the Manager user %s (401): its tomcat-users.xml changed while it ran; run `zdd testenv down` then `up`", n.Name, user.User)
+		}
 		if resp.StatusCode != http.StatusOK {
 			return false, wait.Reason(fmt.Errorf("manager answered %s", resp.Status))
 		}

@@ -30,6 +30,9 @@ type Options struct {
 	Mode Mode
 	// Install runs apt-get for missing Debian packages instead of only naming them.
 	Install bool
+	// PortOffset is added to every port, so that several environments can run side by side
+	// (each in its own Dir). It is fixed when the environment is first created.
+	PortOffset int
 	// Log receives one line per step; nil discards them.
 	Log func(format string, args ...any)
 }
@@ -75,7 +78,10 @@ func prepare(opts Options) (*Env, error) {
 		return nil, fmt.Errorf("testenv: create state directory: %w", err)
 	}
 	prev, _ := Load(dir)
-	env := describe(dir)
+	if prev != nil {
+		opts.PortOffset = prev.PortOffset
+	}
+	env := describe(dir, opts.PortOffset)
 	env.Mode = RoundRobin
 	if prev != nil {
 		env.Mode, env.Manager, env.SpareManager, env.DB.Password = prev.Mode, prev.Manager, prev.SpareManager, prev.DB.Password
@@ -93,26 +99,28 @@ func prepare(opts Options) (*Env, error) {
 	if err := writeConfigs(env); err != nil {
 		return nil, err
 	}
-	return env, nil
+	// Saved before anything starts, so that a failed start never loses the credentials the
+	// servers were configured with.
+	return env, env.save()
 }
 
 // describe returns the fixed layout of an environment under dir (credentials and mode unset).
-func describe(dir string) *Env {
-	env := &Env{Dir: dir, App: "app", ConfigFile: filepath.Join(dir, "zdd.yaml")}
+func describe(dir string, off int) *Env {
+	env := &Env{Dir: dir, App: "app", ConfigFile: filepath.Join(dir, "zdd.yaml"), PortOffset: off}
 	for i := 1; i <= 3; i++ {
-		env.Nodes = append(env.Nodes, tomcatNode(dir, i))
+		env.Nodes = append(env.Nodes, tomcatNode(dir, i, off))
 	}
 	for i := 1; i <= 2; i++ {
-		env.LBs = append(env.LBs, lbInfo(dir, i))
+		env.LBs = append(env.LBs, lbInfo(dir, i, off))
 	}
-	env.DB = DB{Name: dbName, User: dbUser, HAProxyAddr: fmt.Sprintf("127.0.0.1:%d", haproxyPort),
+	env.DB = DB{Name: dbName, User: dbUser, HAProxyAddr: fmt.Sprintf("127.0.0.1:%d", haproxyPort+off),
 		HAProxySocket: filepath.Join(dir, "haproxy", "admin.sock"), Backend: "mysql",
-		Servers: []DBServer{dbServer(dir, 1), dbServer(dir, 2)}}
+		Servers: []DBServer{dbServer(dir, 1, off), dbServer(dir, 2, off)}}
 	return env
 }
 
 func writeConfigs(env *Env) error {
-	ssh, err := setupSSH(env.Dir)
+	ssh, err := setupSSH(env.Dir, env.LBs)
 	if err != nil {
 		return err
 	}
@@ -144,7 +152,7 @@ func startAll(ctx context.Context, env *Env, logf func(string, ...any)) error {
 			return err
 		}
 	}
-	if err := startSSHD(env.Dir); err != nil {
+	if err := startSSHD(env.Dir, env.LBs); err != nil {
 		return err
 	}
 	var g group

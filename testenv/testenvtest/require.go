@@ -4,6 +4,7 @@ package testenvtest
 import (
 	"context"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -18,14 +19,16 @@ var (
 )
 
 // Require returns the local cluster, bringing it up (round-robin mode, or the mode it already
-// runs in) if it is not running. The state directory is $ZDD_TESTENV_DIR or testenv.DefaultDir.
+// runs in) if it is not running. The state directory is $ZDD_TESTENV_DIR or testenv.DefaultDir;
+// a new environment's ports are shifted by $ZDD_TESTENV_PORT_OFFSET (so that several can run).
 // It fails the test when the cluster cannot be brought up; it never skips.
 func Require(t testing.TB) *testenv.Env {
 	t.Helper()
 	once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		env, envErr = testenv.Up(ctx, testenv.Options{Dir: os.Getenv("ZDD_TESTENV_DIR"),
+		off, _ := strconv.Atoi(os.Getenv("ZDD_TESTENV_PORT_OFFSET"))
+		env, envErr = testenv.Up(ctx, testenv.Options{Dir: os.Getenv("ZDD_TESTENV_DIR"), PortOffset: off,
 			Log: func(format string, args ...any) { t.Logf(format, args...) }})
 	})
 	if envErr != nil {

@@ -40,6 +40,7 @@ type UpOptions struct {
 	Mode        string
 	Install     bool
 	WriteConfig string
+	PortOffset  int
 }
 
 func newCmdUp(f *cmdutil.Factory, dir *string) *cobra.Command {
@@ -54,6 +55,7 @@ func newCmdUp(f *cmdutil.Factory, dir *string) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&opts.Mode, "mode", "", "load-balancer mode: round-robin or sticky (default: the running mode, else round-robin)")
+	cmd.Flags().IntVar(&opts.PortOffset, "port-offset", 0, "add this to every port of a new environment (to run several side by side)")
 	cmd.Flags().BoolVar(&opts.Install, "install", false, "install missing Debian packages with apt-get (needs root)")
 	cmd.Flags().StringVar(&opts.WriteConfig, "write-config", "zdd.yaml", "also copy the generated zdd.yaml here (empty: don't)")
 	return cmd
@@ -64,7 +66,7 @@ func RunUp(ctx context.Context, opts *UpOptions) error {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(opts.IO.ErrOut, "%s testenv: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
-	env, err := testenv.Up(ctx, testenv.Options{Dir: opts.Dir, Mode: testenv.Mode(opts.Mode), Install: opts.Install, Log: logf})
+	env, err := testenv.Up(ctx, testenv.Options{Dir: opts.Dir, Mode: testenv.Mode(opts.Mode), Install: opts.Install, PortOffset: opts.PortOffset, Log: logf})
 	if err != nil {
 		return err
 	}
