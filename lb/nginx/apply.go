@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/saitodrom/zdd/lb"
@@ -33,17 +34,37 @@ func (b *Balancer) Apply(ctx context.Context, states map[string]lb.State) error 
 	if err != nil || len(plan) == 0 {
 		return err
 	}
-	for i, c := range plan {
-		if err := b.install(ctx, c); err != nil {
-			return b.rollback(ctx, plan[:i+1], 0, c.host.Name, "install", err)
-		}
+	// Every host is installed, then every host reloaded, each phase on all hosts at once: the
+	// moment when one load balancer routes by the old file and another by the new one is as
+	// short as the reloads' skew (a client that alternates between them sees both routings).
+	if i, err := onAll(plan, func(c change) error { return b.install(ctx, c) }); err != nil {
+		return b.rollback(ctx, plan, 0, plan[i].host.Name, "install", err)
 	}
-	for i, c := range plan {
-		if err := b.reload(ctx, c.host); err != nil {
-			return b.rollback(ctx, plan, i+1, c.host.Name, "reload", err)
-		}
+	if i, err := onAll(plan, func(c change) error { return b.reload(ctx, c.host) }); err != nil {
+		return b.rollback(ctx, plan, len(plan), plan[i].host.Name, "reload", err)
 	}
 	return nil
+}
+
+// onAll runs f for every change concurrently and returns the first error (in plan order)
+// with its index.
+func onAll(plan []change, f func(change) error) (int, error) {
+	errs := make([]error, len(plan))
+	var wg sync.WaitGroup
+	for i, c := range plan {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(c)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return i, err
+		}
+	}
+	return 0, nil
 }
 
 // prepare renders the new file of every host; hosts whose file would not

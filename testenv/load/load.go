@@ -22,8 +22,12 @@ import (
 
 // Options configures a run.
 type Options struct {
-	// URLs are the pages to request (e.g. every load balancer's /app/); users take turns.
+	// URLs are the pages to request (e.g. every load balancer's /app/). Each user keeps to one
+	// of them (user i uses URLs[i mod len]), as a browser keeps to the load balancer it resolved.
 	URLs []string
+	// Alternate makes every user switch to the next URL on every request instead: the worst case
+	// for a pair of load balancers, which can disagree for the moment of a routing change.
+	Alternate bool
 	// Users is the number of virtual users. Zero means 20.
 	Users int
 	// NewSessionEvery makes a user drop its cookies after this many requests. Zero means 50.
@@ -178,7 +182,11 @@ func (u *user) run(ctx context.Context) {
 			u.client = &http.Client{Jar: jar, Transport: u.transport, Timeout: u.opts.Timeout}
 			u.last, u.sent = Page{}, 0
 		}
-		u.request(ctx, u.opts.URLs[(u.id+i)%len(u.opts.URLs)])
+		k := u.id
+		if u.opts.Alternate {
+			k += i
+		}
+		u.request(ctx, u.opts.URLs[k%len(u.opts.URLs)])
 	}
 }
 
