@@ -9,6 +9,7 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/build"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/configcmd"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/exitcodes"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/migratecmd"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/testenvcmd"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/version"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
@@ -55,6 +56,7 @@ session: parallel versions, load-balancer weights, schema migrations and rollbac
 	cmd.AddCommand(configcmd.NewCmdConfig(f))
 	cmd.AddCommand(exitcodes.NewCmdExitCodes(f))
 	cmd.AddCommand(testenvcmd.NewCmdTestenv(f))
+	cmd.AddCommand(migratecmd.NewCmdMigrate(f))
 
 	cmd.InitDefaultCompletionCmd() // cobra's `zdd completion bash|zsh|fish|powershell`
 	strictGroups(cmd)
