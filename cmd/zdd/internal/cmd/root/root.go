@@ -9,6 +9,7 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/build"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/configcmd"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/exitcodes"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/releasecmd"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/migratecmd"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/testenvcmd"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/version"
@@ -56,6 +57,11 @@ session: parallel versions, load-balancer weights, schema migrations and rollbac
 	cmd.AddCommand(configcmd.NewCmdConfig(f))
 	cmd.AddCommand(exitcodes.NewCmdExitCodes(f))
 	cmd.AddCommand(testenvcmd.NewCmdTestenv(f))
+	cmd.AddCommand(releasecmd.NewCmdPlan(f, nil))
+	cmd.AddCommand(releasecmd.NewCmdDeploy(f, nil))
+	cmd.AddCommand(releasecmd.NewCmdPromote(f, nil))
+	cmd.AddCommand(releasecmd.NewCmdDrain(f, nil))
+	cmd.AddCommand(releasecmd.NewCmdStatus(f, nil))
 	cmd.AddCommand(migratecmd.NewCmdMigrate(f))
 
 	cmd.InitDefaultCompletionCmd() // cobra's `zdd completion bash|zsh|fish|powershell`

@@ -1,0 +1,101 @@
+package releasecmd
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
+	"github.com/saitodrom/zdd/deployer"
+)
+
+// DeployOptions are the inputs of `zdd deploy`.
+type DeployOptions struct {
+	Deps
+	ReleaseFlags
+	// Timeout bounds the whole release; its expiry is handled like Ctrl-C (exit 130). Zero: none.
+	Timeout time.Duration
+}
+
+// NewCmdDeploy returns `zdd deploy APP.war`. runF, if not nil, replaces the logic (tests).
+func NewCmdDeploy(f *cmdutil.Factory, runF func(context.Context, *DeployOptions) error) *cobra.Command {
+	opts := &DeployOptions{Deps: newDeps(f)}
+	cmd := &cobra.Command{
+		Use:   "deploy APP.war",
+		Short: "Release a WAR to every node with zero downtime",
+		Long: `Release a WAR to every node: preflight (every node's Manager, both load balancers,
+the database writer, the WAR, free space), then batches of nodes taken out of rotation, given
+the new version, checked by the gates and put back, then the drain of the old version.
+A failed gate rolls the whole fleet back (exit 3). See ` + "`zdd plan`" + ` for the steps and
+` + "`zdd help exit-codes`" + ` for what each exit code means.`,
+		Example: "  zdd deploy target/app.war\n  zdd deploy app.war --version 042 --output json --lock-wait 10m --timeout 30m",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.WAR = args[0]
+			if err := checkOutput(opts.Output); err != nil {
+				return err
+			}
+			f.BindFlag("strategy.lock_wait", cmd.Flags().Lookup("lock-wait"))
+			opts.Who = whoAmI(cmd, args)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return RunDeploy(cmd.Context(), opts)
+		},
+	}
+	addReleaseFlags(cmd, &opts.ReleaseFlags)
+	addLockWaitFlag(cmd)
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "bound the whole release; at expiry zdd stops as on Ctrl-C (routing safe, exit 130)")
+	return cmd
+}
+
+// addLockWaitFlag adds --lock-wait, bound to strategy.lock_wait when the command runs.
+func addLockWaitFlag(cmd *cobra.Command) {
+	cmd.Flags().Duration("lock-wait", 0, "wait this long for another release's lock (default strategy.lock_wait; 0 fails at once with exit 5)")
+}
+
+// RunDeploy runs a release and returns its classified error.
+func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
+	ctx, cancel := withTimeout(ctx, opts.Timeout)
+	defer cancel()
+	started := time.Now()
+	rep := newReporter(opts.IO, opts.Output)
+	var plan *deployer.Plan
+	app := ""
+	defer func() {
+		err = finalError(ctx, "deploy", opts.Timeout, err)
+		if plan != nil {
+			rep.finish(err, plan.App, plan.From, plan.To, started)
+		} else {
+			rep.finish(err, app, nil, opts.Version, started)
+		}
+	}()
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	app = cfg.App.Name
+	war, err := warInfo(opts.WAR)
+	if err != nil {
+		return err
+	}
+	c, err := opts.Dial(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	held, err := opts.lock(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer held.Release()
+	spec := c.spec()
+	spec.NoDrain = opts.NoDrain
+	e := c.engine(cfg, spec, rep)
+	e.Preflight = c.preflight(cfg, war.Size)
+	if plan, err = buildPlan(ctx, e, opts.Version, war); err != nil {
+		return err
+	}
+	return e.Start(ctx, plan, held.Lease())
+}

@@ -1,0 +1,160 @@
+package releasecmd
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
+	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/config"
+	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/tomcatmgr"
+)
+
+// DrainOptions are the inputs of `zdd drain`.
+type DrainOptions struct {
+	Deps
+	// Output is OutputText or OutputJSON.
+	Output string
+	// Timeout bounds the drain; zero: none (strategy.drain_timeout still applies).
+	Timeout time.Duration
+}
+
+// NewCmdDrain returns `zdd drain`. runF, if not nil, replaces the logic (tests).
+func NewCmdDrain(f *cmdutil.Factory, runF func(context.Context, *DrainOptions) error) *cobra.Command {
+	opts := &DrainOptions{Deps: newDeps(f)}
+	cmd := &cobra.Command{
+		Use:   "drain",
+		Short: "Retire the old versions left by `zdd deploy --no-drain`",
+		Long: `Wait (up to strategy.drain_timeout, with progress) for the sessions of every version older
+than the newest to end, then undeploy those versions from every node, then run the contract
+migrations. Sessions still open at the deadline are kept (and their version with them) unless
+strategy.expire_at_drain_deadline is set, which logs those users out.
+With no old version deployed it exits 6 (nothing to do).`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(opts.Output); err != nil {
+				return err
+			}
+			f.BindFlag("strategy.lock_wait", cmd.Flags().Lookup("lock-wait"))
+			opts.Who = whoAmI(cmd, args)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return RunDrain(cmd.Context(), opts)
+		},
+	}
+	addOutputFlag(cmd, &opts.Output)
+	addLockWaitFlag(cmd)
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "bound the whole command; at expiry zdd stops as on Ctrl-C (exit 130)")
+	return cmd
+}
+
+// RunDrain runs the drain steps as a release record of their own, under the lock.
+func RunDrain(ctx context.Context, opts *DrainOptions) (err error) {
+	ctx, cancel := withTimeout(ctx, opts.Timeout)
+	defer cancel()
+	started := time.Now()
+	rep := newReporter(opts.IO, opts.Output)
+	var rel *deployer.Release
+	app := ""
+	defer func() {
+		err = finalError(ctx, "drain", opts.Timeout, err)
+		if rel != nil {
+			rep.finish(err, rel.Plan.App, rel.Plan.From, rel.Plan.To, started)
+		} else {
+			rep.finish(err, app, nil, "", started)
+		}
+	}()
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	app = cfg.App.Name
+	c, err := opts.Dial(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	held, err := opts.lock(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer held.Release()
+	if err := noReleaseInProgress(cfg); err != nil {
+		return err
+	}
+	e := c.engine(cfg, c.spec(), rep)
+	if rel, err = drainRelease(ctx, e, held.Lease()); err != nil {
+		return err
+	}
+	return e.Continue(ctx, rel)
+}
+
+// noReleaseInProgress refuses to drain while the journal's release is paused or did not finish:
+// the old version may still serve on nodes the release has not reached.
+func noReleaseInProgress(cfg *config.Config) error {
+	rel, err := (&deployer.Journal{Dir: cfg.State.Dir}).Current()
+	if err != nil {
+		return outcome.Classify(outcome.ErrNeedsAttention, err)
+	}
+	if rel == nil {
+		return nil
+	}
+	switch rel.Status {
+	case deployer.StatusPaused:
+		return outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
+			fmt.Errorf("drain: release %s is paused after its canary; the old version still serves", rel.ID)),
+			"nothing was changed; run `zdd promote` (or `zdd rollback`) first")
+	case deployer.StatusRunning, deployer.StatusInterrupted:
+		return outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
+			fmt.Errorf("drain: release %s did not finish (it is %s at step %d)", rel.ID, rel.Status, rel.Current+1)),
+			"nothing was changed; `zdd status` shows where it stopped; finish or undo it first")
+	}
+	return nil
+}
+
+// drainRelease builds the release record that retires every version below the newest, after
+// checking that every node runs the newest.
+func drainRelease(ctx context.Context, e *deployer.Engine, who deployer.Lease) (*deployer.Release, error) {
+	st, err := e.Observe(ctx)
+	if err != nil {
+		return nil, outcome.Classify(outcome.ErrPreflight, err)
+	}
+	versions := st.Versions()
+	if len(versions) < 2 {
+		what := "nothing is deployed"
+		if len(versions) == 1 {
+			what = "only " + versions[0] + " is deployed"
+		}
+		return nil, outcome.Classify(outcome.ErrNothingToDo, fmt.Errorf("drain: %s: no old version to retire", what))
+	}
+	newest, old := versions[len(versions)-1], versions[:len(versions)-1]
+	names := e.Spec.NodeNames()
+	if has := st.NodesWith(names, newest); len(has) != len(names) {
+		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
+			fmt.Errorf("drain: %s runs on %s only, not on every node (%s)", newest, strings.Join(has, ","), strings.Join(names, ","))),
+			"nothing was changed; the old version still serves where the new one is missing: finish or undo that release first (`zdd status`)")
+	}
+	for _, n := range names {
+		for _, a := range st.Apps[n] {
+			if a.Version == newest && a.State != tomcatmgr.StateRunning {
+				return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
+					fmt.Errorf("drain: %s on %s is %s", a.Name(), n, a.State)),
+					"nothing was changed; the newest version must run everywhere before the old one goes")
+			}
+		}
+	}
+	steps := deployer.DrainSteps(e.Spec, old)
+	rel := &deployer.Release{ID: newest + "-drain-" + time.Now().UTC().Format("20060102T150405Z"),
+		Command: who.Command, Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(),
+		Plan: deployer.Plan{App: e.Spec.App, From: old, To: newest, Steps: steps}, Status: deployer.StatusRunning}
+	for _, s := range steps {
+		rel.Steps = append(rel.Steps, deployer.StepRecord{Step: s.String()})
+	}
+	return rel, nil
+}

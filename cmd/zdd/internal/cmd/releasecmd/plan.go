@@ -1,0 +1,153 @@
+package releasecmd
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
+	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/tomcatmgr"
+)
+
+// ReleaseFlags are the flags shared by `zdd plan` and `zdd deploy`.
+type ReleaseFlags struct {
+	// WAR is the artifact's path.
+	WAR string
+	// Version is the new version; empty means the next after the highest deployed.
+	Version string
+	// NoDrain leaves the old version deployed (`zdd drain` retires it later).
+	NoDrain bool
+	// Output is OutputText or OutputJSON.
+	Output string
+}
+
+func addReleaseFlags(cmd *cobra.Command, rf *ReleaseFlags) {
+	cmd.Flags().StringVar(&rf.Version, "version", "", "the new version (default: the next after the highest deployed, zero-padded to app.version_width)")
+	cmd.Flags().BoolVar(&rf.NoDrain, "no-drain", false, "leave the old version deployed; `zdd drain` retires it later")
+	addOutputFlag(cmd, &rf.Output)
+}
+
+// PlanOptions are the inputs of `zdd plan`.
+type PlanOptions struct {
+	Deps
+	ReleaseFlags
+}
+
+// NewCmdPlan returns `zdd plan APP.war`. runF, if not nil, replaces the logic (tests).
+func NewCmdPlan(f *cmdutil.Factory, runF func(context.Context, *PlanOptions) error) *cobra.Command {
+	opts := &PlanOptions{Deps: newDeps(f)}
+	cmd := &cobra.Command{
+		Use:   "plan APP.war",
+		Short: "Print the steps `zdd deploy` would run, with the rollback of each; changes nothing",
+		Long: `Connect to every node and load balancer, read what runs, and print the release plan
+exactly as ` + "`zdd deploy`" + ` would run it, each step with what a failure there undoes.
+Nothing is changed and no lock is taken.`,
+		Example: "  zdd plan target/app.war\n  zdd plan app.war --version 042 --output json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.WAR = args[0]
+			if err := checkOutput(opts.Output); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return RunPlan(cmd.Context(), opts)
+		},
+	}
+	addReleaseFlags(cmd, &opts.ReleaseFlags)
+	return cmd
+}
+
+// PlanJSON is what `zdd plan --output json` prints.
+type PlanJSON struct {
+	// Schema is deployer.EventSchema.
+	Schema int `json:"schema"`
+	// Plan is the plan (durations in nanoseconds).
+	Plan *deployer.Plan `json:"plan"`
+	// Text is the plan as the text output shows it, with the rollback of each step.
+	Text string `json:"text"`
+}
+
+// RunPlan prints the plan on stdout.
+func RunPlan(ctx context.Context, opts *PlanOptions) error {
+	err := runPlan(ctx, opts)
+	return finalError(ctx, "plan", 0, err)
+}
+
+func runPlan(ctx context.Context, opts *PlanOptions) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	war, err := warInfo(opts.WAR)
+	if err != nil {
+		return err
+	}
+	c, err := opts.Dial(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	spec := c.spec()
+	spec.NoDrain = opts.NoDrain
+	plan, err := buildPlan(ctx, c.engine(cfg, spec, nil), opts.Version, war)
+	if err != nil {
+		return err
+	}
+	text := plan.Render(spec.NodeNames(), spec.CanarySize)
+	if opts.Output == OutputJSON {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(PlanJSON{Schema: deployer.EventSchema, Plan: plan, Text: text})
+	}
+	_, err = io.WriteString(opts.IO.Out, text)
+	return err
+}
+
+// buildPlan reads what every node runs and plans the release of war as version (the next
+// version when empty).
+func buildPlan(ctx context.Context, e *deployer.Engine, version string, war deployer.WARInfo) (*deployer.Plan, error) {
+	st, err := e.Observe(ctx)
+	if err != nil {
+		return nil, outcome.Classify(outcome.ErrPreflight, err)
+	}
+	if version == "" {
+		if version, err = deployer.NextVersion(st.Versions(), e.Spec.VersionWidth); err != nil {
+			return nil, err
+		}
+	}
+	return deployer.BuildPlan(e.Spec, st, version, war)
+}
+
+// warInfo checks the WAR and returns its absolute path, checksum and size.
+func warInfo(path string) (deployer.WARInfo, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return deployer.WARInfo{}, outcome.Classify(outcome.ErrPreflight, err)
+	}
+	size, err := tomcatmgr.CheckWAR(abs)
+	if err != nil {
+		return deployer.WARInfo{}, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
+			"nothing was changed; pass the WAR your build produced (a zip archive with WEB-INF/web.xml), e.g. target/app.war")
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return deployer.WARInfo{}, outcome.Classify(outcome.ErrPreflight, fmt.Errorf("war: %w", err))
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return deployer.WARInfo{}, outcome.Classify(outcome.ErrPreflight, fmt.Errorf("war: read %s: %w", abs, err))
+	}
+	return deployer.WARInfo{Path: abs, SHA256: hex.EncodeToString(h.Sum(nil)), Size: size}, nil
+}

@@ -1,0 +1,310 @@
+package releasecmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
+	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/config"
+)
+
+// StatusOptions are the inputs of `zdd status`.
+type StatusOptions struct {
+	Deps
+	// Output is OutputText or OutputJSON.
+	Output string
+}
+
+// NewCmdStatus returns `zdd status`. runF, if not nil, replaces the logic (tests).
+func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{Deps: newDeps(f)}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show each node's versions and sessions, the load balancers, the database and the release in progress",
+		Long: `Show, on stdout: every node's versions of the application with their state and sessions,
+the load balancers' weights, the database writer and migration level (when a database is
+configured), and the release in the journal with its step and the lock's holder. It changes
+nothing. A part that cannot be read is shown with its error, and the exit code is then 1.`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(opts.Output); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return RunStatus(cmd.Context(), opts)
+		},
+	}
+	addOutputFlag(cmd, &opts.Output)
+	return cmd
+}
+
+// Status is what `zdd status` reports; --output json prints it as one object.
+type Status struct {
+	// Schema is deployer.EventSchema.
+	Schema int `json:"schema"`
+	// App is the application's context name.
+	App string `json:"app"`
+	// Nodes are the nodes in configuration order.
+	Nodes []NodeStatus `json:"nodes"`
+	// LoadBalancers are the load balancers' node states.
+	LoadBalancers LBStatus `json:"load_balancers"`
+	// Database is set when a database is configured.
+	Database *DBReport `json:"database,omitempty"`
+	// Release is the journal's last release, if any.
+	Release *ReleaseStatus `json:"release,omitempty"`
+	// Lock is the release lock's lease, if one is on file.
+	Lock *LockStatus `json:"lock,omitempty"`
+	// Errors lists the parts that could not be read.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// NodeStatus is one node's versions of the application.
+type NodeStatus struct {
+	Name     string          `json:"name"`
+	Versions []VersionStatus `json:"versions"`
+	Error    string          `json:"error,omitempty"`
+}
+
+// VersionStatus is one deployed version on a node.
+type VersionStatus struct {
+	Version  string `json:"version"`
+	State    string `json:"state"`
+	Sessions int    `json:"sessions"`
+}
+
+// LBStatus is the load balancers' state of each node (the hosts agree, or Error says how not).
+type LBStatus struct {
+	Hosts []string           `json:"hosts"`
+	Nodes []NodeRoutingState `json:"nodes"`
+	Error string             `json:"error,omitempty"`
+}
+
+// NodeRoutingState is one node's weight and whether it is out of rotation.
+type NodeRoutingState struct {
+	Name   string `json:"name"`
+	Weight int    `json:"weight"`
+	Down   bool   `json:"down"`
+}
+
+// DBReport is the database part of the status.
+type DBReport struct {
+	DatabaseStatus
+	Error string `json:"error,omitempty"`
+}
+
+// ReleaseStatus is the journal's release and where it is.
+type ReleaseStatus struct {
+	ID      string    `json:"id"`
+	Status  string    `json:"status"`
+	From    []string  `json:"from"`
+	To      string    `json:"to"`
+	Step    int       `json:"step"`
+	Steps   int       `json:"steps"`
+	Current string    `json:"current_step,omitempty"`
+	Holder  string    `json:"holder"`
+	Host    string    `json:"host"`
+	Started time.Time `json:"started"`
+	Updated time.Time `json:"updated"`
+	Error   string    `json:"error,omitempty"`
+}
+
+// LockStatus is the lease on file (its token left out).
+type LockStatus struct {
+	Holder  string    `json:"holder"`
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	Command string    `json:"command"`
+	Started time.Time `json:"started"`
+	Expires time.Time `json:"expires"`
+	Expired bool      `json:"expired"`
+}
+
+// RunStatus gathers the status and prints it on stdout.
+func RunStatus(ctx context.Context, opts *StatusOptions) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	c, err := opts.Dial(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	st := gather(ctx, cfg, c)
+	if opts.Output == OutputJSON {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(st)
+	} else {
+		err = writeStatus(opts.IO.Out, st)
+	}
+	if err != nil {
+		return err
+	}
+	if len(st.Errors) > 0 {
+		return finalError(ctx, "status", 0, fmt.Errorf("status: %d part(s) could not be read:\n%s", len(st.Errors), strings.Join(st.Errors, "\n")))
+	}
+	return nil
+}
+
+// gather reads every part of the status; a part that fails is recorded, not fatal.
+func gather(ctx context.Context, cfg *config.Config, c *Cluster) *Status {
+	st := &Status{Schema: deployer.EventSchema, App: cfg.App.Name}
+	fail := func(err error) string {
+		st.Errors = append(st.Errors, err.Error())
+		return err.Error()
+	}
+	for _, n := range c.Spec.Nodes {
+		ns := NodeStatus{Name: n.Name, Versions: []VersionStatus{}}
+		apps, err := c.Managers[n.Name].List(ctx)
+		if err != nil {
+			ns.Error = fail(err)
+		}
+		for _, a := range apps {
+			if a.Path == "/"+cfg.App.Name {
+				ns.Versions = append(ns.Versions, VersionStatus{Version: a.Version, State: a.State, Sessions: a.Sessions})
+			}
+		}
+		st.Nodes = append(st.Nodes, ns)
+	}
+	for _, h := range cfg.LB.Hosts {
+		st.LoadBalancers.Hosts = append(st.LoadBalancers.Hosts, h.Name)
+	}
+	states, err := c.Router.States(ctx)
+	if err != nil {
+		st.LoadBalancers.Error = fail(err)
+	}
+	names := make([]string, 0, len(states))
+	for n := range states {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		st.LoadBalancers.Nodes = append(st.LoadBalancers.Nodes, NodeRoutingState{Name: n, Weight: states[n].Weight, Down: states[n].Down})
+	}
+	if c.DBStatus != nil {
+		db, err := c.DBStatus(ctx)
+		st.Database = &DBReport{DatabaseStatus: db}
+		if err != nil {
+			st.Database.Error = fail(err)
+		}
+	}
+	rel, err := (&deployer.Journal{Dir: cfg.State.Dir}).Current()
+	if err != nil {
+		fail(err)
+	} else if rel != nil {
+		st.Release = releaseStatus(rel)
+	}
+	lease, err := (&deployer.Locker{Dir: cfg.State.Dir}).Read()
+	if err != nil {
+		fail(err)
+	} else if lease != nil {
+		st.Lock = &LockStatus{Holder: lease.Holder, Host: lease.Host, PID: lease.PID, Command: lease.Command,
+			Started: lease.Started, Expires: lease.Expires, Expired: time.Now().After(lease.Expires)}
+	}
+	return st
+}
+
+func releaseStatus(rel *deployer.Release) *ReleaseStatus {
+	rs := &ReleaseStatus{ID: rel.ID, Status: rel.Status, From: rel.Plan.From, To: rel.Plan.To, Step: rel.Current + 1,
+		Steps: len(rel.Plan.Steps), Holder: rel.Holder, Host: rel.Host, Started: rel.Started, Updated: rel.Updated, Error: rel.Error}
+	if rel.Current < len(rel.Plan.Steps) {
+		rs.Current = rel.Plan.Steps[rel.Current].String()
+	} else {
+		rs.Step = len(rel.Plan.Steps)
+	}
+	return rs
+}
+
+// writeStatus prints the status as text.
+func writeStatus(w io.Writer, st *Status) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "application /%s\n", st.App)
+	for _, n := range st.Nodes {
+		var vs []string
+		for _, v := range n.Versions {
+			vs = append(vs, fmt.Sprintf("%s %s (%d sessions)", v.Version, v.State, v.Sessions))
+		}
+		line := strings.Join(vs, ", ")
+		if line == "" {
+			line = "no version deployed"
+		}
+		if n.Error != "" {
+			line = "error: " + n.Error
+		}
+		fmt.Fprintf(&b, "  node %-6s %s\n", n.Name, line)
+	}
+	fmt.Fprintf(&b, "load balancers %s\n", strings.Join(st.LoadBalancers.Hosts, ", "))
+	if st.LoadBalancers.Error != "" {
+		fmt.Fprintf(&b, "  error: %s\n", st.LoadBalancers.Error)
+	}
+	for _, n := range st.LoadBalancers.Nodes {
+		rot := "in rotation"
+		if n.Down {
+			rot = "OUT of rotation"
+		}
+		fmt.Fprintf(&b, "  node %-6s weight %d, %s\n", n.Name, n.Weight, rot)
+	}
+	if db := st.Database; db != nil {
+		fmt.Fprintf(&b, "database\n")
+		if db.Error != "" {
+			fmt.Fprintf(&b, "  error: %s\n", db.Error)
+		} else {
+			fmt.Fprintf(&b, "  writer %s, migration level %s", db.Writer, orNone(db.Level))
+			if len(db.Pending) > 0 {
+				fmt.Fprintf(&b, ", pending %s", strings.Join(db.Pending, ","))
+			}
+			b.WriteString("\n")
+		}
+	}
+	writeRelease(&b, st)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeRelease(b *strings.Builder, st *Status) {
+	r := st.Release
+	if r == nil {
+		b.WriteString("release: none recorded\n")
+	} else {
+		from := "nothing"
+		if len(r.From) > 0 {
+			from = strings.Join(r.From, ",")
+		}
+		fmt.Fprintf(b, "release %s: %s -> %s, %s", r.ID, from, r.To, r.Status)
+		if r.Current != "" && r.Status != deployer.StatusDone {
+			fmt.Fprintf(b, " at step %d/%d: %s", r.Step, r.Steps, strings.Join(strings.Fields(r.Current), " "))
+		}
+		fmt.Fprintf(b, "\n  by %s@%s, started %s, updated %s\n", r.Holder, r.Host, r.Started.Format(time.RFC3339), r.Updated.Format(time.RFC3339))
+		if r.Error != "" {
+			fmt.Fprintf(b, "  error: %s\n", r.Error)
+		}
+	}
+	if l := st.Lock; l != nil {
+		state := "held"
+		if l.Expired {
+			state = "expired"
+		}
+		fmt.Fprintf(b, "lock: %s by %s@%s (pid %d) running %q, expires %s\n", state, l.Holder, l.Host, l.PID, l.Command, l.Expires.Format(time.RFC3339))
+	} else {
+		b.WriteString("lock: free\n")
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
