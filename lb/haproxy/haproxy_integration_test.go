@@ -73,7 +73,9 @@ func TestIntegrationSetWeightAndStateOverSSH(t *testing.T) {
 	r, err := remote.DialSSH(context.Background(), remote.SSHOptions{Addr: l.SSHAddr, User: env.SSH.User,
 		KeyFile: env.SSH.IdentityFile, KnownHostsFile: env.SSH.KnownHosts})
 	require.NoError(t, err)
-	defer r.Close()
+	// Closed after setWeightAndState's cleanup, which restores db2 over this connection
+	// (a defer would close it first: cleanups run after the test function returns).
+	t.Cleanup(func() { r.Close() })
 	c, err := New(Options{Network: "unix", Address: env.DB.HAProxySocket, Dialer: r})
 	require.NoError(t, err)
 	setWeightAndState(t, c, env.DB.Backend)

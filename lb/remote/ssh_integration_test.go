@@ -4,6 +4,7 @@ package remote
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,7 +91,9 @@ func TestIntegrationWrongHostKeyRefused(t *testing.T) {
 		require.NoError(t, perr)
 		assert.Equal(t, ssh.FingerprintSHA256(k), hk.Fingerprint)
 	}
-	assert.Contains(t, err.Error(), "ssh-keyscan -p 12222 ")
+	_, port, perr := net.SplitHostPort(l.SSHAddr)
+	require.NoError(t, perr)
+	assert.Contains(t, err.Error(), "ssh-keyscan -p "+port+" ")
 	t.Logf("unknown: %v", err)
 
 	// Adding the suggested line makes the dial succeed.
