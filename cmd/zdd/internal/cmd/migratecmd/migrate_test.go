@@ -91,6 +91,10 @@ func TestFlagsReachOptions(t *testing.T) {
 		"--phase", "expand", "002_b.sql", "--retry"))
 	assert.Equal(t, ResolveOptions{IO: streams, Phase: "expand", Name: "002_b.sql", How: schema.ResolveRetry}, *res)
 
+	require.NoError(t, exec(t, NewCmdResolve(f, nil, func(_ context.Context, o *ResolveOptions) error { res = o; return nil }),
+		"--phase", "contract", "--name", "003_c.sql", "--applied"))
+	assert.Equal(t, ResolveOptions{IO: streams, Phase: "contract", Name: "003_c.sql", How: schema.ResolveApplied}, *res)
+
 	var st *StatusOptions
 	require.NoError(t, exec(t, NewCmdStatus(f, nil, func(_ context.Context, o *StatusOptions) error { st = o; return nil })))
 	assert.Equal(t, "text", st.Output)
@@ -106,13 +110,14 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		"no phase":        {NewCmdUp(f, nil, never), nil, "--phase is required"},
-		"bad phase":       {NewCmdUp(f, nil, never), []string{"--phase", "both"}, "want expand or contract"},
-		"bad output":      {NewCmdUp(f, nil, never), []string{"--phase", "expand", "-o", "yaml"}, "want text or json"},
-		"extra arg":       {NewCmdUp(f, nil, never), []string{"--phase", "expand", "x"}, "takes no arguments"},
-		"resolve no name": {NewCmdResolve(f, nil, neverR), []string{"--phase", "expand", "--applied"}, "exactly one migration NAME"},
-		"resolve both":    {NewCmdResolve(f, nil, neverR), []string{"--phase", "expand", "a.sql", "--applied", "--retry"}, "exactly one of --applied and --retry"},
-		"resolve neither": {NewCmdResolve(f, nil, neverR), []string{"--phase", "expand", "a.sql"}, "exactly one of --applied and --retry"},
+		"no phase":           {NewCmdUp(f, nil, never), nil, "--phase is required"},
+		"bad phase":          {NewCmdUp(f, nil, never), []string{"--phase", "both"}, "want expand or contract"},
+		"bad output":         {NewCmdUp(f, nil, never), []string{"--phase", "expand", "-o", "yaml"}, "want text or json"},
+		"extra arg":          {NewCmdUp(f, nil, never), []string{"--phase", "expand", "x"}, "takes no arguments"},
+		"resolve no name":    {NewCmdResolve(f, nil, neverR), []string{"--phase", "expand", "--applied"}, "exactly one migration NAME"},
+		"resolve name twice": {NewCmdResolve(f, nil, neverR), []string{"--phase", "expand", "a.sql", "--name", "b.sql", "--retry"}, "exactly one migration NAME"},
+		"resolve both":       {NewCmdResolve(f, nil, neverR), []string{"--phase", "expand", "a.sql", "--applied", "--retry"}, "exactly one of --applied and --retry"},
+		"resolve neither":    {NewCmdResolve(f, nil, neverR), []string{"--phase", "expand", "a.sql"}, "exactly one of --applied and --retry"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := exec(t, c.cmd, c.args...)

@@ -25,15 +25,15 @@ func NewCmdResolve(f *cmdutil.Factory, newRunner NewRunnerFunc, runF func(contex
 	opts := &ResolveOptions{IO: f.IOStreams, NewRunner: newRunner}
 	var applied, retry bool
 	cmd := &cobra.Command{
-		Use:   "resolve --phase expand|contract NAME --applied|--retry",
+		Use:   "resolve --phase expand|contract NAME|--name NAME --applied|--retry",
 		Short: "Mark a dirty migration applied or for retry, after checking the database",
 		Long: `A migration that started but did not finish (or failed) leaves the schema dirty and every
 run refuses. Check on the primary whether the statement took effect (SHOW CREATE TABLE ...),
 then mark it --applied (it took effect; the file's current checksum is recorded) or --retry
 (it did not; the next up runs it again).`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return cmdutil.FlagErrorf("resolve takes exactly one migration NAME (e.g. 002_add_email.sql), got %d", len(args))
+			if n := len(args) + btoi(opts.Name != ""); n != 1 {
+				return cmdutil.FlagErrorf("resolve takes exactly one migration NAME (e.g. 002_add_email.sql, or --name NAME), got %d", n)
 			}
 			return nil
 		},
@@ -49,7 +49,9 @@ then mark it --applied (it took effect; the file's current checksum is recorded)
 			default:
 				opts.How = schema.ResolveRetry
 			}
-			opts.Name = args[0]
+			if len(args) == 1 {
+				opts.Name = args[0]
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -57,6 +59,7 @@ then mark it --applied (it took effect; the file's current checksum is recorded)
 		},
 	}
 	addPhaseFlag(cmd, &opts.Phase)
+	cmd.Flags().StringVar(&opts.Name, "name", "", "the migration's file name (instead of the NAME argument)")
 	cmd.Flags().BoolVar(&applied, "applied", false, "the statement took effect: count the migration as applied")
 	cmd.Flags().BoolVar(&retry, "retry", false, "the statement did not take effect: run it again on the next up")
 	return cmd
@@ -73,4 +76,11 @@ func RunResolve(ctx context.Context, opts *ResolveOptions) error {
 	}
 	_, err = fmt.Fprintf(opts.IO.Out, "resolved %s/%s as %s\n", opts.Phase, opts.Name, opts.How)
 	return err
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
