@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path"
 	"sync"
 	"time"
 
@@ -109,18 +110,18 @@ func checkRendered(out []byte, addrs map[string]lb.State, ups []string) error {
 	return nil
 }
 
-// install saves the old file, swaps the new one in and tests the main
-// configuration. On a failed test the old file is put back here.
+// install keeps the old file, swaps the new one in (atomically, through a temporary file
+// beside it) and tests the main configuration, in one remote command. On a failed test the
+// caller puts the old file back.
 func (b *Balancer) install(ctx context.Context, c change) error {
 	h := c.host
-	if err := remote.WriteFile(ctx, h.Runner, h.UpstreamFile+".zdd-prev", c.old); err != nil {
-		return fmt.Errorf("keep the old file: %w", err)
-	}
-	if err := remote.WriteFile(ctx, h.Runner, h.UpstreamFile, c.new); err != nil {
-		return err
-	}
-	if _, err := h.Runner.Run(ctx, h.TestCommand, nil); err != nil {
-		return fmt.Errorf("test command %q rejected the new upstream file: %w", h.TestCommand, err)
+	dir, base := path.Split(h.UpstreamFile)
+	q := remote.Quote(h.UpstreamFile)
+	script := `set -e; t=$(mktemp ` + remote.Quote(dir+"."+base+".zdd-XXXXXX") + `); trap 'rm -f "$t"' EXIT; cat > "$t"; ` +
+		`cp -p -- ` + q + ` ` + remote.Quote(h.UpstreamFile+".zdd-prev") + `; chmod --reference=` + q + ` "$t"; ` +
+		`mv -f "$t" ` + q + `; trap - EXIT; ` + h.TestCommand
+	if _, err := h.Runner.Run(ctx, script, c.new); err != nil {
+		return fmt.Errorf("install the new upstream file and run the test command %q: %w", h.TestCommand, err)
 	}
 	return nil
 }
@@ -156,28 +157,43 @@ func (b *Balancer) Verify(ctx context.Context, states map[string]lb.State) error
 	if err != nil {
 		return err
 	}
-	for _, h := range b.opts.Hosts {
-		f, err := b.read(ctx, h)
+	errs := make([]error, len(b.opts.Hosts))
+	var wg sync.WaitGroup
+	for i, h := range b.opts.Hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = b.verifyHost(ctx, h, addrs)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			return err
-		}
-		got, err := f.States(b.opts.Upstreams)
-		if err != nil {
-			return fmt.Errorf("%w: %w", lb.ErrNotLive, err)
-		}
-		for _, a := range lb.SortedNodes(addrs) {
-			want := addrs[a]
-			g, ok := got[a]
-			if !ok {
-				return fmt.Errorf("nginx: verify on %s: %w: no server %s", h.Name, lb.ErrUnknownNode, a)
-			}
-			if g.Down != want.Down || (want.Weight != 0 && g.Weight != want.Weight) {
-				return fmt.Errorf("nginx: verify on %s: %w: server %s is %v, want %v", h.Name, lb.ErrNotLive, a, g, want)
-			}
-		}
-		if err := b.checkLoaded(ctx, h); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// verifyHost checks one host: its file holds the states and Nginx has loaded it.
+func (b *Balancer) verifyHost(ctx context.Context, h Host, addrs map[string]lb.State) error {
+	f, err := b.read(ctx, h)
+	if err != nil {
+		return err
+	}
+	got, err := f.States(b.opts.Upstreams)
+	if err != nil {
+		return fmt.Errorf("%w: %w", lb.ErrNotLive, err)
+	}
+	for _, a := range lb.SortedNodes(addrs) {
+		want := addrs[a]
+		g, ok := got[a]
+		if !ok {
+			return fmt.Errorf("nginx: verify on %s: %w: no server %s", h.Name, lb.ErrUnknownNode, a)
+		}
+		if g.Down != want.Down || (want.Weight != 0 && g.Weight != want.Weight) {
+			return fmt.Errorf("nginx: verify on %s: %w: server %s is %v, want %v", h.Name, lb.ErrNotLive, a, g, want)
+		}
+	}
+	return b.checkLoaded(ctx, h)
 }

@@ -11,112 +11,62 @@ import (
 	"github.com/saitodrom/zdd/lb/remote"
 )
 
-// procs is the Nginx master and its children as seen at one moment.
-type procs struct {
-	master  int
-	workers map[int]bool
+// reloadScript runs the reload command on the host and waits there, polling, until the master
+// has started a worker that did not exist before: the sign that the new configuration was
+// applied (a master that keeps its old workers rejected it). It is one remote command, so a
+// reload costs one round trip. Its first output line is "new", "timeout", "no-master" or
+// "reload-failed"; the lines after it are [emerg]/[alert]/[crit] lines the reload logged.
+func reloadScript(h Host, timeout, poll time.Duration) string {
+	tries := max(1, int(timeout/poll))
+	logSize, logErrs := `off=0`, `:`
+	if h.ErrorLog != "" {
+		q := remote.Quote(h.ErrorLog)
+		logSize = `off=$(wc -c < ` + q + ` 2>/dev/null || echo 0)`
+		logErrs = `tail -c +$((off+1)) -- ` + q + ` | grep -E '\[(emerg|alert|crit)\]' | tail -n 5 || true`
+	}
+	return fmt.Sprintf(`p=$(cat -- %s) && kill -0 "$p" || { echo no-master; exit 0; }
+before=" $(ps -o pid= --ppid "$p" | tr -s ' \n' '  ') "
+%s
+if ! out=$( { %s; } 2>&1 ); then echo reload-failed; echo "$out" | tail -n 5; exit 0; fi
+i=0
+while [ "$i" -lt %d ]; do
+  for w in $(ps -o pid= --ppid "$p"); do
+    case "$before" in *" $w "*) ;; *) echo new; %s; exit 0;; esac
+  done
+  sleep %s; i=$((i+1))
+done
+echo timeout; %s`, remote.Quote(h.PidFile), logSize, h.ReloadCommand, tries, logErrs,
+		strconv.FormatFloat(poll.Seconds(), 'f', 3, 64), logErrs)
 }
 
-// workersCmd prints the master pid, then one child pid per line.
-func workersCmd(h Host) string {
-	return `p=$(cat -- ` + remote.Quote(h.PidFile) + `) && kill -0 "$p" && echo "$p" && { ps -o pid= --ppid "$p" || true; }`
-}
-
-func (b *Balancer) procs(ctx context.Context, h Host) (procs, error) {
-	out, err := h.Runner.Run(ctx, workersCmd(h), nil)
-	if err != nil {
-		return procs{}, fmt.Errorf("find the nginx master from %s: %w", h.PidFile, err)
-	}
-	fields := strings.Fields(string(out))
-	if len(fields) == 0 {
-		return procs{}, fmt.Errorf("find the nginx master from %s: no pid", h.PidFile)
-	}
-	p := procs{workers: map[int]bool{}}
-	for i, f := range fields {
-		n, err := strconv.Atoi(f)
-		if err != nil {
-			return procs{}, fmt.Errorf("find the nginx workers: unexpected output %q", out)
-		}
-		if i == 0 {
-			p.master = n
-		} else {
-			p.workers[n] = true
-		}
-	}
-	return p, nil
-}
-
-// logSize returns the size of the error log (0 when there is none).
-func (b *Balancer) logSize(ctx context.Context, h Host) int64 {
-	if h.ErrorLog == "" {
-		return 0
-	}
-	out, err := h.Runner.Run(ctx, "wc -c < "+remote.Quote(h.ErrorLog), nil)
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
-	return n
-}
-
-// logErrors returns the [emerg] and [alert] lines written to the error log
-// after offset.
-func (b *Balancer) logErrors(ctx context.Context, h Host, offset int64) string {
-	if h.ErrorLog == "" {
-		return ""
-	}
-	cmd := fmt.Sprintf("tail -c +%d -- %s | grep -E '\\[(emerg|alert|crit)\\]' | tail -n 5 || true", offset+1, remote.Quote(h.ErrorLog))
-	out, _ := h.Runner.Run(ctx, cmd, nil)
-	return strings.TrimSpace(string(out))
-}
-
-// reload runs the reload command and waits until the master has started a
-// worker that did not exist before: the sign that the new configuration was
-// applied. A master that keeps its old workers rejected the configuration.
+// reload reloads Nginx on h and confirms that the new configuration took effect.
 func (b *Balancer) reload(ctx context.Context, h Host) error {
-	before, err := b.procs(ctx, h)
-	if err != nil {
-		return err
-	}
-	offset := b.logSize(ctx, h)
-	if _, err := h.Runner.Run(ctx, h.ReloadCommand, nil); err != nil {
-		return fmt.Errorf("reload command %q: %w", h.ReloadCommand, err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, b.opts.ReloadTimeout)
+	ctx, cancel := context.WithTimeout(ctx, b.opts.ReloadTimeout+10*time.Second)
 	defer cancel()
-	tick := time.NewTicker(b.opts.PollInterval)
-	defer tick.Stop()
-	for {
-		now, err := b.procs(wctx, h)
-		if err == nil && now.master == before.master && hasNew(before.workers, now.workers) {
-			if msg := b.logErrors(ctx, h, offset); msg != "" {
-				return fmt.Errorf("reload logged errors: %s", msg)
-			}
-			return nil
-		}
-		if err == nil && now.master != before.master {
-			return fmt.Errorf("nginx master changed from %d to %d during reload", before.master, now.master)
-		}
-		select {
-		case <-wctx.Done():
-			msg := b.logErrors(ctx, h, offset)
-			if msg == "" {
-				msg = "nothing in the error log"
-			}
-			return fmt.Errorf("reload did not take effect within %v (master %d kept its workers; the configuration was probably rejected): %s",
-				b.opts.ReloadTimeout, before.master, msg)
-		case <-tick.C:
-		}
+	out, err := h.Runner.Run(ctx, reloadScript(h, b.opts.ReloadTimeout, b.opts.PollInterval), nil)
+	if err != nil {
+		return fmt.Errorf("reload on %s: %w", h.Name, err)
 	}
-}
-
-func hasNew(before, now map[int]bool) bool {
-	for p := range now {
-		if !before[p] {
-			return true
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	logged := strings.TrimSpace(strings.Join(lines[1:], "\n"))
+	switch lines[0] {
+	case "new":
+		if logged != "" {
+			return fmt.Errorf("reload logged errors: %s", logged)
 		}
+		return nil
+	case "no-master":
+		return fmt.Errorf("find the nginx master from %s: not running", h.PidFile)
+	case "reload-failed":
+		return fmt.Errorf("reload command %q failed: %s", h.ReloadCommand, logged)
+	case "timeout":
+		if logged == "" {
+			logged = "nothing in the error log"
+		}
+		return fmt.Errorf("reload did not take effect within %v (the master kept its workers; the configuration was probably rejected): %s",
+			b.opts.ReloadTimeout, logged)
 	}
-	return false
+	return fmt.Errorf("reload on %s: unexpected output %q", h.Name, out)
 }
 
 // checkLoaded confirms that the youngest worker started no earlier than the
