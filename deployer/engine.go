@@ -34,6 +34,9 @@ type Engine struct {
 	Journal *Journal
 	// Sink receives the events; nil discards them.
 	Sink Sink
+	// Store, when set, keeps each released WAR: Start copies the plan's WAR in (and deploys the
+	// stored copy), and applies the store's retention after the release.
+	Store *Store
 }
 
 // run is the state of one execution of a plan.
@@ -73,6 +76,10 @@ func (e *Engine) Observe(ctx context.Context) (*ClusterState, error) {
 
 // Start records a new release for plan in the journal and runs it from the first step.
 func (e *Engine) Start(ctx context.Context, plan *Plan, who Lease) error {
+	if err := e.keepWAR(plan); err != nil {
+		return err
+	}
+	defer e.pruneStore(plan.App)
 	rel := &Release{ID: plan.To + "-" + time.Now().UTC().Format("20060102T150405Z"), Command: who.Command,
 		Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(), Plan: *plan, Status: StatusRunning}
 	for _, s := range plan.Steps {

@@ -47,6 +47,29 @@ type Release struct {
 	Error string `json:"error,omitempty"`
 	// Rollback lists the rollback steps run, if any.
 	Rollback []StepRecord `json:"rollback,omitempty"`
+	// Kind is KindRelease (empty), KindRollback or KindAbort: what the record is.
+	Kind string `json:"kind,omitempty"`
+	// RolledBack is set on a rollback: the version and WAR checksum it took away.
+	RolledBack *RolledBack `json:"rolled_back,omitempty"`
+	// TakenOverBy names the command that took the lease over from this release (zdd rollback).
+	TakenOverBy string `json:"taken_over_by,omitempty"`
+	// Supersedes is the ID of the release this one took over, if any.
+	Supersedes string `json:"supersedes,omitempty"`
+}
+
+// Kinds of journal and history records.
+const (
+	KindRelease     = "release"
+	KindRollback    = "rollback"
+	KindAbort       = "abort"
+	KindLockRelease = "lock_release"
+)
+
+// RolledBack names the code a rollback took away: by checksum, so that a later rollback never
+// goes back to it, whatever version number it was deployed under.
+type RolledBack struct {
+	Version string `json:"version"`
+	SHA256  string `json:"sha256"`
 }
 
 // StepRecord is what happened in one step.
@@ -68,8 +91,16 @@ type Journal struct {
 
 func (j *Journal) releasePath() string { return filepath.Join(j.Dir, "release.json") }
 
-// Save writes r atomically (a temporary file renamed into place).
+// ErrSuperseded is returned by Save when the journal records a release that took r over
+// (`zdd rollback` took its lease): the old holder never overwrites it.
+var ErrSuperseded = errors.New("journal: the release was taken over")
+
+// Save writes r atomically (a temporary file renamed into place). It refuses with
+// ErrSuperseded when the record on file took r over.
 func (j *Journal) Save(r *Release) error {
+	if cur, err := j.Current(); err == nil && cur != nil && r.ID != "" && cur.Supersedes == r.ID {
+		return fmt.Errorf("%w: %s (%s) replaced %s", ErrSuperseded, cur.ID, cur.Command, r.ID)
+	}
 	r.Updated = time.Now().UTC()
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -94,11 +125,34 @@ func (j *Journal) Current() (*Release, error) {
 	return &r, nil
 }
 
-// AppendHistory adds a finished release to history.jsonl.
+// AppendHistory adds a finished release to history.jsonl. A release that was taken over (its
+// lease went to `zdd rollback`, which recorded it) is not appended again by its old holder.
 func (j *Journal) AppendHistory(r *Release) error {
-	entry := HistoryEntry{ID: r.ID, App: r.Plan.App, From: r.Plan.From, To: r.Plan.To, SHA256: r.Plan.SHA256,
+	if r.TakenOverBy == "" {
+		if hist, err := j.History(); err == nil {
+			for _, h := range hist {
+				if h.ID == r.ID && h.TakenOverBy != "" {
+					return nil
+				}
+			}
+		}
+	}
+	kind := r.Kind
+	if kind == "" {
+		kind = KindRelease
+	}
+	entry := HistoryEntry{ID: r.ID, Kind: kind, App: r.Plan.App, From: r.Plan.From, To: r.Plan.To, SHA256: r.Plan.SHA256,
 		Status: r.Status, Started: r.Started, Finished: r.Updated, Holder: r.Holder, Host: r.Host,
-		Command: r.Command, LostSessions: r.LostSessions, Error: r.Error}
+		Command: r.Command, LostSessions: r.LostSessions, Error: r.Error, RolledBack: r.RolledBack,
+		Contract: contractRan(r), TakenOverBy: r.TakenOverBy}
+	if entry.Finished.IsZero() {
+		entry.Finished = time.Now().UTC()
+	}
+	return j.appendEntry(entry)
+}
+
+// appendEntry appends one line to history.jsonl.
+func (j *Journal) appendEntry(entry HistoryEntry) error {
 	b, err := json.Marshal(entry)
 	if err != nil {
 		return err
@@ -112,9 +166,11 @@ func (j *Journal) AppendHistory(r *Release) error {
 	return err
 }
 
-// HistoryEntry is one line of history.jsonl.
+// HistoryEntry is one line of history.jsonl: a release, a rollback, an abort or a forced lock
+// release, with who ran it and from where.
 type HistoryEntry struct {
 	ID           string    `json:"id"`
+	Kind         string    `json:"kind,omitempty"`
 	App          string    `json:"app"`
 	From         []string  `json:"from"`
 	To           string    `json:"to"`
@@ -127,6 +183,14 @@ type HistoryEntry struct {
 	Command      string    `json:"command"`
 	LostSessions int       `json:"lost_sessions,omitempty"`
 	Error        string    `json:"error,omitempty"`
+	// RolledBack is the version and checksum a rollback (or abort) took away.
+	RolledBack *RolledBack `json:"rolled_back,omitempty"`
+	// Contract tells that a contract migration step completed in this run.
+	Contract bool `json:"contract,omitempty"`
+	// TakenOverBy names the command that took this release over.
+	TakenOverBy string `json:"taken_over_by,omitempty"`
+	// Note says more, for entries that are not releases (a forced lock release: whose lease).
+	Note string `json:"note,omitempty"`
 }
 
 // writeAtomic writes b to path through a temporary file in the same directory.

@@ -75,8 +75,11 @@ func (l *Locker) Acquire(ctx context.Context, me Lease, waitFor time.Duration) (
 		holder = cur
 		return ok, err
 	}
-	err := wait.Until(ctx, 500*time.Millisecond, waitFor, "the release lock", try)
-	if errors.Is(err, wait.ErrTimeout) || (err == nil && holder != nil && waitFor <= 0) {
+	var err error
+	if waitFor <= 0 {
+		// No wait: one try (wait.Until without a timeout would poll until the lease is free).
+		_, err = try(ctx)
+	} else if err = wait.Until(ctx, 500*time.Millisecond, waitFor, "the release lock", try); errors.Is(err, wait.ErrTimeout) {
 		err = nil
 	}
 	if err != nil {
@@ -88,9 +91,13 @@ func (l *Locker) Acquire(ctx context.Context, me Lease, waitFor time.Duration) (
 				holder.Holder, holder.Host, holder.PID, holder.Started.Format(time.RFC3339), holder.Command, holder.Expires.Format(time.RFC3339))),
 			"wait for it (--lock-wait DURATION), or if its holder is gone, let the lease expire or run `zdd lock release --force`")
 	}
-	h := &Held{l: l, lease: me, done: make(chan struct{})}
+	return l.hold(me), nil
+}
+
+func (l *Locker) hold(me Lease) *Held {
+	h := &Held{l: l, lease: me, done: make(chan struct{}), lost: make(chan struct{})}
 	go h.renew()
-	return h, nil
+	return h
 }
 
 // tryCreate creates the lock file exclusively, taking over an expired lease.
@@ -125,7 +132,12 @@ type Held struct {
 	l     *Locker
 	lease Lease
 	done  chan struct{}
+	lost  chan struct{}
 }
+
+// Lost is closed when the lease was taken from this process (by `zdd rollback` or
+// `zdd lock release --force`): the holder should stop changing the cluster.
+func (h *Held) Lost() <-chan struct{} { return h.lost }
 
 // Lease returns the lease as held.
 func (h *Held) Lease() Lease { return h.lease }
@@ -139,8 +151,12 @@ func (h *Held) renew() {
 			return
 		case <-t.C:
 			cur, err := h.l.Read()
-			if err != nil || cur == nil || cur.Token != h.lease.Token {
-				return // taken over (zdd rollback, or lock release --force): stop renewing
+			if err == nil && (cur == nil || cur.Token != h.lease.Token) {
+				close(h.lost) // taken over (zdd rollback, or lock release --force): stop renewing
+				return
+			}
+			if err != nil {
+				continue // unreadable for now (shared storage hiccup): try again at the next tick
 			}
 			h.lease.Expires = time.Now().UTC().Add(h.l.ttl())
 			b, _ := json.MarshalIndent(h.lease, "", "  ")
@@ -162,4 +178,70 @@ func (h *Held) Release() error {
 		return err
 	}
 	return os.Remove(h.l.path())
+}
+
+// Live tells whether the lease has not expired at now.
+func (l *Lease) Live(now time.Time) bool { return l != nil && now.Before(l.Expires) }
+
+// String describes the lease for people: holder, host, pid, command, since and expiry.
+func (l *Lease) String() string {
+	return fmt.Sprintf("%s@%s (pid %d) running %q since %s, expires %s", l.Holder, l.Host, l.PID, l.Command,
+		l.Started.Format(time.RFC3339), l.Expires.Format(time.RFC3339))
+}
+
+// TakeOver replaces the lease from (as read with Read) with one for me, and returns it held.
+// It fails with outcome.ErrLocked when the lease on file is no longer from (someone else
+// acquired or took it in between). When there is no lease at all it is acquired. The previous holder
+// notices at its next renewal (Held.Lost) and stops renewing.
+func (l *Locker) TakeOver(me Lease, from *Lease) (*Held, error) {
+	cur, err := l.Read()
+	if err != nil {
+		return nil, err
+	}
+	if cur == nil {
+		return l.Acquire(context.Background(), me, 0)
+	}
+	if from == nil || cur.Token != from.Token {
+		return nil, outcome.Classify(outcome.ErrLocked, fmt.Errorf("lock: the lease changed hands: now %s", cur))
+	}
+	me.Token = fmt.Sprintf("%s-%d-%d", me.Host, me.PID, time.Now().UnixNano())
+	me.Started = time.Now().UTC()
+	me.Expires = me.Started.Add(l.ttl())
+	b, _ := json.MarshalIndent(me, "", "  ")
+	if err := writeAtomic(l.path(), b); err != nil {
+		return nil, fmt.Errorf("lock: take over %s: %w", l.path(), err)
+	}
+	return l.hold(me), nil
+}
+
+// ForceRelease removes the lease whoever holds it and returns what it was (nil: there was
+// none). The caller records it in the history (Journal.RecordLockRelease).
+func (l *Locker) ForceRelease() (*Lease, error) {
+	cur, err := l.Read()
+	if err != nil {
+		// A corrupt lease file is removed too: that is what --force is for.
+		cur = nil
+	}
+	if rerr := os.Remove(l.path()); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+		return cur, fmt.Errorf("lock: remove %s: %w", l.path(), rerr)
+	}
+	return cur, nil
+}
+
+// ReleaseStale removes the lease only when it has expired, and returns it. A live lease is
+// refused with outcome.ErrLocked naming its holder; nil, nil means there was none.
+func (l *Locker) ReleaseStale() (*Lease, error) {
+	cur, err := l.Read()
+	if err != nil || cur == nil {
+		return nil, err
+	}
+	if cur.Live(time.Now()) {
+		return cur, outcome.WithHint(outcome.Classify(outcome.ErrLocked, fmt.Errorf("lock: held by %s", cur)),
+			"a live lease belongs to a running release; if its holder is really gone, `zdd lock release --force` removes it (recorded in history)")
+	}
+	stale := l.path() + ".expired." + cur.Token
+	if err := os.Rename(l.path(), stale); err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	return cur, os.Remove(stale)
 }

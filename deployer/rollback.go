@@ -1,0 +1,436 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/tomcatmgr"
+)
+
+// RollbackOptions choose how `zdd rollback` takes new sessions back to the last good release.
+type RollbackOptions struct {
+	// Hard stops the bad version on every node at once and undeploys it: its sessions are lost.
+	// Without it the last good WAR is deployed again as a new, higher version with the release's
+	// out-of-rotation batches, and the bad version drains (0 sessions lost).
+	Hard bool
+	// NoDrain leaves the bad version deployed after a default rollback (`zdd drain` retires it).
+	NoDrain bool
+	// Store holds the released WARs; the default mode needs the last good one from it.
+	Store *Store
+	// Locker is the release lease; Who is this process as the lease records it.
+	Locker *Locker
+	Who    Lease
+}
+
+// RollbackPlan is what `zdd rollback` will do, computed without changing anything.
+type RollbackPlan struct {
+	// Mode is "undo" (a paused or interrupted release is undone), "redeploy" (default) or "hard".
+	Mode string
+	// Bad is the code taken away: the newest version and its checksum.
+	Bad RolledBack
+	// Good is the last good release (nil in "undo" mode when the release never completed).
+	Good *HistoryEntry
+	// Release is the unfinished release this rollback takes over, if any.
+	Release *Release
+	// Lease is the lease taken over (nil: acquired normally).
+	Lease *Lease
+	// Plan is the release that deploys the last good WAR again ("redeploy").
+	Plan *Plan
+	// Previous is the version new sessions fall back to ("hard").
+	Previous string
+	// Sessions is the number of sessions of the bad version now ("hard": all of them are lost).
+	Sessions int
+	// Undo are the steps that take an unfinished release's version off ("undo").
+	Undo []Step
+	opts RollbackOptions
+}
+
+// Render describes the rollback for the confirmation question and the log.
+func (p *RollbackPlan) Render() string {
+	var b strings.Builder
+	if p.Release != nil {
+		fmt.Fprintf(&b, "takes over release %s (%s, step %d of %d: %s), started by %s@%s\n", p.Release.ID, p.Release.Status,
+			min(p.Release.Current+1, len(p.Release.Plan.Steps)), len(p.Release.Plan.Steps), stepName(p.Release), p.Release.Holder, p.Release.Host)
+	}
+	if p.Lease != nil {
+		fmt.Fprintf(&b, "takes the lease over from %s\n", p.Lease)
+	}
+	good := "the version running before it"
+	if p.Good != nil {
+		good = fmt.Sprintf("%s (sha256 %s, released %s by %s@%s)", p.Good.To, shortSum(p.Good.SHA256),
+			p.Good.Finished.Local().Format(time.RFC3339), p.Good.Holder, p.Good.Host)
+	}
+	switch p.Mode {
+	case "undo":
+		fmt.Fprintf(&b, "undoes it: %s (sha256 %s) comes off every node that has it; new sessions go to %s\n",
+			p.Bad.Version, shortSum(p.Bad.SHA256), strings.Join(p.Release.Plan.From, ","))
+		for i, s := range p.Undo {
+			fmt.Fprintf(&b, "%3d. %s\n", i+1, s)
+		}
+	case "hard":
+		fmt.Fprintf(&b, "HARD rollback: stops %s (sha256 %s) on every node now and undeploys it; new sessions go to %s, last good %s\n",
+			p.Bad.Version, shortSum(p.Bad.SHA256), p.Previous, good)
+		fmt.Fprintf(&b, "the %d open sessions of %s are lost (those users get a new session on %s)\n", p.Sessions, p.Bad.Version, p.Previous)
+	default:
+		fmt.Fprintf(&b, "takes %s (sha256 %s) back to the last good release %s,\ndeployed again as version %s; sessions on %s keep it until they end\n",
+			p.Bad.Version, shortSum(p.Bad.SHA256), good, p.Plan.To, p.Bad.Version)
+		for i, s := range p.Plan.Steps {
+			fmt.Fprintf(&b, "%3d. %s\n", i+1, s)
+		}
+	}
+	return b.String()
+}
+
+func stepName(r *Release) string {
+	if r.Current < len(r.Plan.Steps) {
+		return r.Plan.Steps[r.Current].Kind()
+	}
+	return "end"
+}
+
+// unfinished tells whether rel stopped before its end without being undone.
+func unfinished(rel *Release) bool {
+	if rel == nil {
+		return false
+	}
+	switch rel.Status {
+	case StatusRunning, StatusPaused, StatusNeedsAttention:
+		return true
+	case StatusInterrupted:
+		return len(rel.Rollback) == 0
+	}
+	return false
+}
+
+// pastFinalRoute tells whether rel's current step comes after the route that put every node
+// back with the new version (drain, undeploy, contract).
+func (e *Engine) pastFinalRoute(rel *Release) bool {
+	r := &run{e: e, rel: rel}
+	return r.pastFinalRoute(min(rel.Current, len(rel.Plan.Steps)))
+}
+
+// PlanRollback works out what `zdd rollback` does now, changing nothing. It fails with
+// outcome.ErrNothingToDo when there is nothing to roll back, outcome.ErrLocked when a live
+// release holds the lease and cannot be taken over, and outcome.ErrPreflight when a contract
+// migration ran after the last good release or its WAR is missing.
+func (e *Engine) PlanRollback(ctx context.Context, opts RollbackOptions) (*RollbackPlan, error) {
+	cur, err := e.Journal.Current()
+	if err != nil {
+		return nil, err
+	}
+	lease, err := opts.Locker.Read()
+	if err != nil {
+		return nil, err
+	}
+	live := lease.Live(time.Now())
+	p := &RollbackPlan{opts: opts}
+	if unfinished(cur) {
+		past := e.pastFinalRoute(cur)
+		if live && cur.Status == StatusRunning && !past {
+			return nil, outcome.WithHint(outcome.Classify(outcome.ErrLocked, fmt.Errorf(
+				"deployer: release %s is running step %d (%s) and holds the lease: %s", cur.ID, cur.Current+1, stepName(cur), lease)),
+				"interrupt it (Ctrl-C or SIGTERM: it rolls back by itself), or wait until it pauses or drains; then `zdd rollback` takes it over")
+		}
+		p.Release = cur
+		if live {
+			p.Lease = lease
+		}
+		if !past {
+			return e.planUndo(ctx, p)
+		}
+	} else if live {
+		return nil, outcome.WithHint(outcome.Classify(outcome.ErrLocked, fmt.Errorf("deployer: the lease is held: %s", lease)),
+			"wait for it, or if its holder is gone, let it expire or run `zdd lock release --force`")
+	}
+	return e.planBack(ctx, p, cur)
+}
+
+// planUndo plans the undoing of an unfinished release that has not put every node back yet.
+func (e *Engine) planUndo(ctx context.Context, p *RollbackPlan) (*RollbackPlan, error) {
+	rel := p.Release
+	p.Mode = "undo"
+	p.Bad = RolledBack{Version: rel.Plan.To, SHA256: rel.Plan.SHA256}
+	st, err := e.Observe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.checkFromRuns(st, rel); err != nil {
+		return nil, err
+	}
+	names := e.Spec.NodeNames()
+	p.Undo = RollbackSteps(names, st.NodesWith(names, rel.Plan.To), rel.Plan.To, e.Spec.CanarySize)
+	hist, err := e.Journal.History()
+	if err != nil {
+		return nil, err
+	}
+	if g := LastGood(hist, rel.Plan.App, rel.Plan.SHA256); g != nil {
+		p.Good = &g.Entry
+	}
+	return p, nil
+}
+
+// checkFromRuns refuses to undo rel when the version it started from no longer runs on every
+// node (undoing would leave a node with nothing to serve).
+func (e *Engine) checkFromRuns(st *ClusterState, rel *Release) error {
+	if len(rel.Plan.From) == 0 {
+		return nil
+	}
+	prev := rel.Plan.From[len(rel.Plan.From)-1]
+	for _, n := range e.Spec.NodeNames() {
+		a, ok := findApp(st.Apps[n], e.app(prev))
+		if !ok || a.State != tomcatmgr.StateRunning {
+			return outcome.WithHint(outcome.Classify(outcome.ErrNeedsAttention, fmt.Errorf(
+				"deployer: cannot undo release %s: %s no longer runs on %s", rel.ID, prev, n)),
+				"`zdd status` shows each node; `zdd rollback` deploys the last good release again")
+		}
+	}
+	return nil
+}
+
+// planBack plans taking the newest version back to the last good release.
+func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*RollbackPlan, error) {
+	st, err := e.Observe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	versions := st.Versions()
+	if len(versions) == 0 {
+		return nil, outcome.Classify(outcome.ErrNothingToDo, fmt.Errorf("deployer: nothing to roll back: %s is not deployed", e.Spec.App))
+	}
+	hist, err := e.Journal.History()
+	if err != nil {
+		return nil, err
+	}
+	bad := versions[len(versions)-1]
+	p.Bad = RolledBack{Version: bad, SHA256: SHAOf(hist, cur, e.Spec.App, bad)}
+	if p.Bad.SHA256 == "" {
+		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
+			"deployer: the running version %s was not released by zdd (no checksum in the history of %s)", bad, e.Journal.Dir)),
+			"check state.dir; zdd only rolls back what it released")
+	}
+	good := LastGood(hist, e.Spec.App, p.Bad.SHA256)
+	if good == nil {
+		return nil, outcome.Classify(outcome.ErrNothingToDo, fmt.Errorf(
+			"deployer: nothing to roll back: no completed release other than the code of %s (sha256 %s) that was not rolled back",
+			bad, shortSum(p.Bad.SHA256)))
+	}
+	p.Good = &good.Entry
+	if c := ContractSince(hist, good.Index); c != nil || (p.Release != nil && contractRan(p.Release)) {
+		id := p.Release.ID
+		if c != nil {
+			id = c.ID
+		}
+		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
+			"deployer: refusing to roll back past a contract migration: release %s ran contract migrations after %s, the last good release, was deployed; its code may need the columns they removed",
+			id, good.Entry.To)), "fix forward: release a corrected WAR with `zdd deploy`")
+	}
+	if p.opts.Hard {
+		return e.planHard(ctx, p, st)
+	}
+	p.Mode = "redeploy"
+	if p.opts.Store == nil {
+		return nil, errors.New("deployer: rollback needs the release store")
+	}
+	path, err := p.opts.Store.Get(good.Entry.SHA256)
+	if err != nil {
+		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
+			"deploy the last good WAR again with `zdd deploy`, or use `zdd rollback --hard` if its version still runs")
+	}
+	next, err := NextVersion(versions, e.Spec.VersionWidth)
+	if err != nil {
+		return nil, err
+	}
+	spec := *e.Spec
+	spec.NoDrain, spec.PauseAfterCanary, spec.Pause = p.opts.NoDrain, false, 0
+	spec.Migrations = false // a rollback runs no migrations: the expand ones of the good code ran already
+	p.Plan, err = BuildPlan(&spec, st, next, WARInfo{Path: path, SHA256: good.Entry.SHA256, Size: fileSize(path)})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// planHard checks that a previous version runs on every node, to take new sessions at once.
+func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *ClusterState) (*RollbackPlan, error) {
+	p.Mode = "hard"
+	versions := st.Versions()
+	names := e.Spec.NodeNames()
+	for i := len(versions) - 2; i >= 0 && p.Previous == ""; i-- {
+		v := versions[i]
+		ok := true
+		for _, n := range names {
+			a, found := findApp(st.Apps[n], e.app(v))
+			ok = ok && found && a.State == tomcatmgr.StateRunning
+		}
+		if ok {
+			p.Previous = v
+		}
+	}
+	if p.Previous == "" {
+		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
+			"deployer: --hard needs an older version running on every node beside %s; none does", p.Bad.Version)),
+			"run `zdd rollback` without --hard: it deploys the last good WAR again")
+	}
+	hist, _ := e.Journal.History()
+	if sha := SHAOf(hist, nil, e.Spec.App, p.Previous); sha != "" && sha != p.Good.SHA256 {
+		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
+			"deployer: --hard would send new sessions to %s (sha256 %s), which is not the last good release %s (sha256 %s)",
+			p.Previous, shortSum(sha), p.Good.To, shortSum(p.Good.SHA256))), "run `zdd rollback` without --hard")
+	}
+	n, err := e.sessions(ctx, e.app(p.Bad.Version))
+	if err != nil {
+		return nil, err
+	}
+	p.Sessions = n
+	return p, nil
+}
+
+func fileSize(path string) int64 {
+	if st, err := os.Stat(path); err == nil {
+		return st.Size()
+	}
+	return 0
+}
+
+// Rollback runs p: it takes the lease (over from the release it replaces, recording that), then
+// undoes, redeploys or hard-stops as planned. Its error is classified for the exit code.
+func (e *Engine) Rollback(ctx context.Context, p *RollbackPlan) error {
+	held, err := p.opts.Locker.TakeOver(p.opts.Who, p.Lease)
+	if err != nil {
+		return err
+	}
+	defer held.Release()
+	who := held.Lease()
+	by := fmt.Sprintf("zdd rollback by %s@%s", who.Holder, who.Host)
+	if p.Release != nil {
+		e.emit(Event{Type: EventWarning, Message: fmt.Sprintf("taking over release %s (%s): %s", p.Release.ID, p.Release.Status, by)})
+	}
+	switch p.Mode {
+	case "undo":
+		return e.undo(ctx, p.Release, by, true)
+	case "hard":
+		return e.hard(ctx, p, who, by)
+	}
+	if p.Release != nil {
+		if err := e.markTakenOver(p.Release, by, p.Bad); err != nil {
+			return err
+		}
+	}
+	rel := newRelease(p.Plan, who)
+	rel.Kind, rel.RolledBack = KindRollback, &RolledBack{Version: p.Bad.Version, SHA256: p.Bad.SHA256}
+	if p.Release != nil {
+		rel.Supersedes = p.Release.ID
+	}
+	e.emit(Event{Type: EventReleaseStarted, Message: fmt.Sprintf("rollback %s %s -> %s (the code of %s), %d steps",
+		p.Plan.App, p.Bad.Version, p.Plan.To, p.Good.To, len(p.Plan.Steps))})
+	return e.Continue(ctx, rel)
+}
+
+// newRelease is the journal record of a new run of plan.
+func newRelease(plan *Plan, who Lease) *Release {
+	rel := &Release{ID: plan.To + "-" + time.Now().UTC().Format("20060102T150405Z"), Command: who.Command,
+		Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(), Plan: *plan, Status: StatusRunning}
+	for _, s := range plan.Steps {
+		rel.Steps = append(rel.Steps, StepRecord{Step: s.String()})
+	}
+	return rel
+}
+
+// markTakenOver records that rel was rolled back by another command and ends it in the history.
+func (e *Engine) markTakenOver(rel *Release, by string, bad RolledBack) error {
+	rel.Status, rel.TakenOverBy = StatusRolledBack, by
+	rel.RolledBack = &bad
+	if rel.Error == "" {
+		rel.Error = "rolled back by " + by
+	}
+	if err := e.Journal.Save(rel); err != nil {
+		return outcome.Classify(outcome.ErrNeedsAttention, fmt.Errorf("journal: %w", err))
+	}
+	return e.Journal.AppendHistory(rel)
+}
+
+// hard stops the bad version on every node at once, then undeploys it, and records the
+// sessions it ended.
+func (e *Engine) hard(ctx context.Context, p *RollbackPlan, who Lease, by string) error {
+	if p.Release != nil {
+		if err := e.markTakenOver(p.Release, by, p.Bad); err != nil {
+			return err
+		}
+	}
+	names := e.Spec.NodeNames()
+	plan := &Plan{App: e.Spec.App, From: []string{p.Previous, p.Bad.Version}, To: p.Previous, SHA256: p.Good.SHA256,
+		Steps: []Step{{Undeploy: &UndeployStep{Versions: []string{p.Bad.Version}, Nodes: names}}}}
+	rel := newRelease(plan, who)
+	rel.Kind, rel.RolledBack = KindRollback, &RolledBack{Version: p.Bad.Version, SHA256: p.Bad.SHA256}
+	rel.Steps[0].Step = fmt.Sprintf("stop %s on %s at once, then undeploy it", p.Bad.Version, strings.Join(names, ","))
+	if p.Release != nil {
+		rel.Supersedes = p.Release.ID
+	}
+	r := &run{e: e, rel: rel, start: time.Now()}
+	rel.Steps[0].Started = time.Now().UTC()
+	if err := r.save(); err != nil {
+		return err
+	}
+	cx := e.app(p.Bad.Version)
+	if n, err := e.sessions(ctx, cx); err == nil {
+		rel.LostSessions = n
+	}
+	e.emit(Event{Type: EventStepStarted, Step: 1, Kind: "stop", Message: rel.Steps[0].Step})
+	t0 := time.Now()
+	err := e.eachNode(ctx, names, func(ctx context.Context, name string) error {
+		m := e.Managers[name]
+		if s, ok := m.(interface {
+			Stop(context.Context, tomcatmgr.Context) error
+		}); ok {
+			if err := s.Stop(ctx, cx); err != nil && !errors.Is(err, tomcatmgr.ErrNotFound) {
+				return fmt.Errorf("stop %s on %s: %w", cx.Name(), name, err)
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		e.emit(Event{Type: EventWarning, Step: 1, Kind: "stop", Message: fmt.Sprintf(
+			"%s stopped on every node in %s: new sessions go to %s; %d sessions of %s ended", cx.Name(),
+			time.Since(t0).Round(time.Millisecond), p.Previous, rel.LostSessions, cx.Name())})
+		err = e.eachNode(ctx, names, func(ctx context.Context, name string) error {
+			if err := e.Managers[name].Undeploy(ctx, cx); err != nil && !errors.Is(err, tomcatmgr.ErrNotFound) {
+				return fmt.Errorf("undeploy %s on %s: %w", cx.Name(), name, err)
+			}
+			return nil
+		})
+	}
+	rel.Steps[0].Finished = time.Now().UTC()
+	if err != nil {
+		rel.Steps[0].Error = err.Error()
+		rel.Status = StatusNeedsAttention
+		err = outcome.WithHint(outcome.Classify(outcome.ErrNeedsAttention, fmt.Errorf("deployer: hard rollback: %w", err)),
+			"`zdd status` shows each node; run `zdd rollback --hard` again")
+	} else {
+		rel.Current, rel.Status = 1, StatusDone
+		e.emit(Event{Type: EventStepFinished, Step: 1, Kind: "stop", Duration: time.Since(t0).Seconds()})
+	}
+	_ = r.save()
+	e.finish(r, err)
+	return err
+}
+
+// eachNode runs fn on every node at once and joins the errors.
+func (e *Engine) eachNode(ctx context.Context, names []string, fn func(context.Context, string) error) error {
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(ctx, n)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
