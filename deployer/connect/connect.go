@@ -14,7 +14,6 @@ import (
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/lb/nginx"
 	"github.com/saitodrom/zdd/lb/remote"
-	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
 // Options are what the caller resolved besides the configuration.
@@ -64,16 +63,11 @@ func Spec(cfg *config.Config) *deployer.Spec {
 // Dial connects to every Manager (clients only: no request yet) and every load-balancer host
 // (SSH handshake with the host key verified).
 func Dial(ctx context.Context, cfg *config.Config, opts Options) (*Cluster, error) {
-	c := &Cluster{Spec: Spec(cfg), Managers: map[string]deployer.Manager{}}
-	for _, n := range cfg.Nodes {
-		m, err := tomcatmgr.New(tomcatmgr.Config{Node: n.Name, BaseURL: n.ManagerURL, User: cfg.Tomcat.User,
-			Password: cfg.Tomcat.Password.Reveal(), CAFile: cfg.Tomcat.CAFile,
-			RequestTimeout: cfg.Tomcat.RequestTimeout, DeployTimeout: cfg.Tomcat.DeployTimeout})
-		if err != nil {
-			return nil, err
-		}
-		c.Managers[n.Name] = m
+	managers, err := Managers(cfg)
+	if err != nil {
+		return nil, err
 	}
+	c := &Cluster{Spec: Spec(cfg), Managers: managers}
 	nodes := map[string]string{}
 	for _, n := range cfg.Nodes {
 		nodes[n.Name] = n.Upstream

@@ -1,0 +1,251 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/saitodrom/zdd/deployer/outcome"
+)
+
+var three = []string{"n1", "n2", "n3"}
+
+func testSpec(nodes []string) *Spec {
+	s := &Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2,
+		HealthTimeout: 50 * time.Millisecond, ReplicationTimeout: 50 * time.Millisecond, DrainTimeout: 50 * time.Millisecond}
+	for _, n := range nodes {
+		s.Nodes = append(s.Nodes, NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
+	}
+	return s
+}
+
+// testWAR writes a minimal valid WAR.
+func testWAR(t *testing.T) WARInfo {
+	p := filepath.Join(t.TempDir(), "app.war")
+	// A zip with one WEB-INF/ entry: local header, central directory, end record.
+	require.NoError(t, os.WriteFile(p, minimalWAR, 0o644))
+	return WARInfo{Path: p, SHA256: "abc", Size: int64(len(minimalWAR))}
+}
+
+func newEngine(t *testing.T, c *fakeCluster, spec *Spec) *Engine {
+	e := &Engine{Spec: spec, Managers: map[string]Manager{}, Router: fakeRouter{c}, Prober: fakeProber{c},
+		Journal: &Journal{Dir: t.TempDir()}}
+	for _, n := range spec.Nodes {
+		e.Managers[n.Name] = fakeManager{c, n.Name}
+	}
+	return e
+}
+
+func release(t *testing.T, e *Engine, to string) error {
+	st, err := e.Observe(context.Background())
+	require.NoError(t, err)
+	plan, err := BuildPlan(e.Spec, st, to, testWAR(t))
+	require.NoError(t, err)
+	return e.Start(context.Background(), plan, Lease{Holder: "t", Host: "h"})
+}
+
+func TestReleaseMovesBatchesOutOfRotation(t *testing.T) {
+	c := newFakeCluster(three, "001")
+	spec := testSpec(three)
+	spec.NoDrain = true
+	e := newEngine(t, c, spec)
+	require.NoError(t, release(t, e, "002"))
+	assert.Equal(t, []string{
+		"route in:[n3] out:[n1 n2]",
+		"deploy n1 002", "deploy n2 002",
+		"route in:[n1 n2] out:[n3]",
+		"deploy n3 002",
+		"route in:[n1 n2 n3] out:[]",
+	}, c.log)
+	for _, n := range three {
+		assert.Equal(t, []string{"001", "002"}, c.versions(n))
+	}
+	rel, err := e.Journal.Current()
+	require.NoError(t, err)
+	assert.Equal(t, StatusDone, rel.Status)
+	b, err := os.ReadFile(filepath.Join(e.Journal.Dir, "history.jsonl"))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"status":"done"`)
+}
+
+func TestFailedHealthGateRollsBack(t *testing.T) {
+	c := newFakeCluster(three, "001")
+	c.health["n2"] = 500
+	spec := testSpec(three)
+	spec.NoDrain = true
+	e := newEngine(t, c, spec)
+	err := release(t, e, "002")
+	require.ErrorIs(t, err, outcome.ErrRolledBack)
+	assert.Equal(t, 3, outcome.Code(err))
+	var g *GateError
+	require.ErrorAs(t, err, &g)
+	assert.Equal(t, "health", g.Check)
+	assert.Equal(t, "n2", g.Node)
+	for _, n := range three {
+		assert.Equal(t, []string{"001"}, c.versions(n), "node %s", n)
+		assert.False(t, c.states[n].Down, "node %s must be in rotation", n)
+	}
+	// The canary batch stays out of rotation until 002 is gone from it.
+	assert.Equal(t, []string{"route in:[n3] out:[n1 n2]", "undeploy n1 002", "undeploy n2 002", "route in:[n1 n2 n3] out:[]"}, c.log[3:])
+}
+
+func TestFailedGateAfterSwitchRollsBackEveryNode(t *testing.T) {
+	c := newFakeCluster(three, "001")
+	c.plain["n3"] = true // the second batch's session manager is not clustered
+	spec := testSpec(three)
+	spec.NoDrain = true
+	e := newEngine(t, c, spec)
+	err := release(t, e, "002")
+	require.ErrorIs(t, err, outcome.ErrRolledBack)
+	for _, n := range three {
+		assert.Equal(t, []string{"001"}, c.versions(n), "node %s", n)
+		assert.False(t, c.states[n].Down)
+	}
+	rel, err := e.Journal.Current()
+	require.NoError(t, err)
+	assert.Equal(t, StatusRolledBack, rel.Status)
+	assert.Len(t, rel.Rollback, 5)
+}
+
+func TestPauseAndContinue(t *testing.T) {
+	c := newFakeCluster(three, "001")
+	spec := testSpec(three)
+	spec.NoDrain, spec.PauseAfterCanary = true, true
+	e := newEngine(t, c, spec)
+	err := release(t, e, "002")
+	require.ErrorIs(t, err, outcome.ErrPaused)
+	assert.Equal(t, 7, outcome.Code(err))
+	assert.Equal(t, []string{"001"}, c.versions("n3"), "the second batch waits")
+	rel, err := e.Journal.Current()
+	require.NoError(t, err)
+	require.Equal(t, StatusPaused, rel.Status)
+	require.NoError(t, e.Continue(context.Background(), rel))
+	assert.Equal(t, []string{"001", "002"}, c.versions("n3"))
+}
+
+func TestInterruptDuringDeployRollsBack(t *testing.T) {
+	c := newFakeCluster(three, "001")
+	spec := testSpec(three)
+	spec.NoDrain = true
+	e := newEngine(t, c, spec)
+	ctx, cancel := context.WithCancel(context.Background())
+	c.onDeploy = func(node string) {
+		if node == "n2" {
+			cancel()
+		}
+	}
+	st, err := e.Observe(ctx)
+	require.NoError(t, err)
+	plan, err := BuildPlan(spec, st, "002", testWAR(t))
+	require.NoError(t, err)
+	err = e.Start(ctx, plan, Lease{})
+	require.ErrorIs(t, err, outcome.ErrInterrupted)
+	assert.Equal(t, 130, outcome.Code(err))
+	for _, n := range three {
+		assert.Equal(t, []string{"001"}, c.versions(n))
+		assert.False(t, c.states[n].Down)
+	}
+}
+
+func TestPreflightFailureChangesNothing(t *testing.T) {
+	c := newFakeCluster(three, "001")
+	c.failNext["list n3"] = nil
+	e := newEngine(t, c, testSpec(three))
+	e.Preflight = func(context.Context) error { return errors.New("lb2: nginx -t failed") }
+	err := release(t, e, "002")
+	require.ErrorIs(t, err, outcome.ErrPreflight)
+	assert.Equal(t, 1, outcome.Code(err))
+	assert.ErrorContains(t, err, "nginx -t failed")
+	assert.Empty(t, c.log, "nothing may change")
+}
+
+func TestRouteFailureOnFirstStepRestoresRouting(t *testing.T) {
+	c := newFakeCluster(three, "001")
+	c.failNext["apply"] = errors.New("lb1 unreachable")
+	e := newEngine(t, c, testSpec(three))
+	err := release(t, e, "002")
+	require.ErrorIs(t, err, outcome.ErrRolledBack)
+	assert.Equal(t, []string{"route in:[n1 n2 n3] out:[]"}, c.log)
+}
+
+func TestDrainExpiresAtDeadlineOnlyWhenAsked(t *testing.T) {
+	for _, expire := range []bool{false, true} {
+		c := newFakeCluster(three, "001", "002")
+		for _, n := range three {
+			c.apps[n]["001"].Sessions = 4
+		}
+		spec := testSpec(three)
+		spec.ExpireAtDrainDeadline = expire
+		e := newEngine(t, c, spec)
+		rel := &Release{Plan: Plan{App: "app", From: []string{"001"}, To: "002", Steps: DrainSteps(spec, []string{"001"})}, Steps: make([]StepRecord, 2)}
+		require.NoError(t, e.Continue(context.Background(), rel))
+		if expire {
+			assert.Equal(t, []string{"002"}, c.versions("n1"), "expired, then undeployed")
+			assert.Equal(t, 4, rel.LostSessions)
+		} else {
+			assert.Equal(t, []string{"001", "002"}, c.versions("n1"), "users keep their sessions")
+			assert.Equal(t, 0, rel.LostSessions)
+		}
+	}
+}
+
+func TestBuildPlanRefusesLowerVersionAndSplitFleet(t *testing.T) {
+	spec := testSpec(three)
+	c := newFakeCluster(three, "010")
+	e := newEngine(t, c, spec)
+	st, err := e.Observe(context.Background())
+	require.NoError(t, err)
+	_, err = BuildPlan(spec, st, "009", WARInfo{})
+	require.ErrorIs(t, err, outcome.ErrPreflight)
+	assert.ErrorContains(t, err, "does not sort above")
+
+	delete(c.apps["n3"], "010")
+	st, err = e.Observe(context.Background())
+	require.NoError(t, err)
+	_, err = BuildPlan(spec, st, "011", WARInfo{})
+	assert.ErrorContains(t, err, "nodes disagree")
+}
+
+func TestNextVersion(t *testing.T) {
+	for _, c := range []struct {
+		existing []string
+		want     string
+	}{{nil, "001"}, {[]string{"001"}, "002"}, {[]string{"009", "010"}, "011"}} {
+		got, err := NextVersion(c.existing, 3)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, got)
+	}
+	_, err := NextVersion([]string{"999"}, 3)
+	assert.ErrorContains(t, err, "does not fit in 3 digits")
+	_, err = NextVersion([]string{"abc"}, 3)
+	assert.ErrorContains(t, err, "not a number")
+}
+
+func TestBatches(t *testing.T) {
+	for _, c := range []struct {
+		nodes []string
+		a, b  []string
+	}{
+		{[]string{"n1"}, []string{"n1"}, nil},
+		{[]string{"n1", "n2"}, []string{"n1"}, []string{"n2"}},
+		{three, []string{"n1", "n2"}, []string{"n3"}},
+		{[]string{"n1", "n2", "n3", "n4", "n5"}, []string{"n1", "n2"}, []string{"n3", "n4", "n5"}},
+	} {
+		a, b := batches(c.nodes, 2)
+		assert.Equal(t, c.a, a)
+		assert.Equal(t, c.b, b)
+	}
+}
+
+func TestStepValidate(t *testing.T) {
+	assert.Error(t, Step{}.Validate())
+	assert.Error(t, Step{Route: &RouteStep{}, Deploy: &DeployStep{}}.Validate())
+	assert.NoError(t, Step{Route: &RouteStep{}}.Validate())
+}
+
