@@ -90,9 +90,19 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 		return err
 	}
 	defer held.Release()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { // `zdd rollback` took the lease over (from a draining release): stop here
+		select {
+		case <-held.Lost():
+			stop()
+		case <-ctx.Done():
+		}
+	}()
 	spec := c.spec()
 	spec.NoDrain = opts.NoDrain
 	e := c.engine(cfg, spec, rep)
+	e.Store = deployer.NewStore(cfg.State.Dir) // keeps the WAR for `zdd rollback`
 	e.Preflight = c.preflight(cfg, war.Size)
 	if plan, err = buildPlan(ctx, e, opts.Version, war); err != nil {
 		return err
