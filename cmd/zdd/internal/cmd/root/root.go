@@ -9,6 +9,7 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/build"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/configcmd"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/exitcodes"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/incidentcmd"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/releasecmd"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/migratecmd"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmd/testenvcmd"
@@ -63,6 +64,11 @@ session: parallel versions, load-balancer weights, schema migrations and rollbac
 	cmd.AddCommand(releasecmd.NewCmdDrain(f, nil))
 	cmd.AddCommand(releasecmd.NewCmdStatus(f, nil))
 	cmd.AddCommand(migratecmd.NewCmdMigrate(f))
+	cmd.AddCommand(incidentcmd.NewCmdRollback(f, nil))
+	cmd.AddCommand(incidentcmd.NewCmdResume(f, nil))
+	cmd.AddCommand(incidentcmd.NewCmdAbort(f, nil))
+	cmd.AddCommand(incidentcmd.NewCmdHistory(f, nil))
+	cmd.AddCommand(incidentcmd.NewCmdLock(f, nil))
 
 	cmd.InitDefaultCompletionCmd() // cobra's `zdd completion bash|zsh|fish|powershell`
 	strictGroups(cmd)

@@ -1,0 +1,165 @@
+// Package incidentcmd implements the commands for incidents and crashes: `zdd rollback`,
+// `zdd resume`, `zdd abort`, `zdd history` and `zdd lock status|release`.
+//
+// Each command has an Options struct and a Run function that never sees cobra. Events of the
+// commands that change the cluster go to stderr as plain timestamped lines, or to stdout as JSON
+// lines with --output json (the schema of docs/events.md); a result line goes to stdout in
+// text mode.
+package incidentcmd
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
+	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/config"
+	"github.com/saitodrom/zdd/deployer/connect"
+	"github.com/saitodrom/zdd/deployer/outcome"
+)
+
+// Deps are what the commands take from the factory.
+type Deps struct {
+	// IO are the standard streams.
+	IO *iostreams.IOStreams
+	// Config resolves and validates the configuration.
+	Config func() (*config.Config, error)
+	// Who is this process, for the lease and the journal (set when the command runs).
+	Who deployer.Lease
+	// Output is "text" or "json".
+	Output string
+}
+
+func newDeps(f *cmdutil.Factory) Deps { return Deps{IO: f.IOStreams, Config: f.Config, Output: "text"} }
+
+func addOutputFlag(cmd *cobra.Command, p *string) {
+	cmd.Flags().StringVarP(p, "output", "o", "text", "output format: text or json (one JSON object per line on stdout)")
+}
+
+func checkOutput(o string) error {
+	if o != "text" && o != "json" {
+		return cmdutil.FlagErrorf("--output must be text or json, not %q", o)
+	}
+	return nil
+}
+
+// prepare is the common start of a command's RunE: output check and who runs it.
+func (d *Deps) prepare(cmd *cobra.Command, args []string) error {
+	if err := checkOutput(d.Output); err != nil {
+		return err
+	}
+	d.Who = whoAmI(cmd, args)
+	return nil
+}
+
+func (d *Deps) locker(cfg *config.Config) *deployer.Locker {
+	return &deployer.Locker{Dir: cfg.State.Dir, TTL: cfg.Strategy.LeaseTTL}
+}
+
+func (d *Deps) sink() deployer.Sink {
+	if d.Output == "json" {
+		return deployer.JSONSink(d.IO.Out)
+	}
+	return deployer.TextSink(d.IO.ErrOut)
+}
+
+// engine connects to the cluster and returns the engine on it, journaling to state.dir.
+func (d *Deps) engine(ctx context.Context, cfg *config.Config, sink deployer.Sink) (*deployer.Engine, func(), error) {
+	c, err := connect.Dial(ctx, cfg, connect.Options{AgentSocket: os.Getenv("SSH_AUTH_SOCK")})
+	if err != nil {
+		return nil, nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
+			"nothing was changed; check the lb and ssh sections of the configuration (`zdd config validate`)")
+	}
+	e := &deployer.Engine{Spec: c.Spec, Managers: c.Managers, Router: c.Router,
+		Prober: deployer.NewHTTPProber(cfg.Tomcat.RequestTimeout), Journal: &deployer.Journal{Dir: cfg.State.Dir},
+		Sink: sink, Store: deployer.NewStore(cfg.State.Dir)}
+	return e, func() { _ = c.Close() }, nil
+}
+
+// summarySink remembers the last summary while forwarding events, for the result line.
+type summarySink struct {
+	next deployer.Sink
+	last *deployer.Summary
+}
+
+func (s *summarySink) Emit(e deployer.Event) {
+	if e.Summary != nil {
+		sum := *e.Summary
+		s.last = &sum
+	}
+	s.next.Emit(e)
+}
+
+// result prints the result line on stdout in text mode.
+func (d *Deps) result(s *summarySink, what string) {
+	if d.Output == "json" || s.last == nil {
+		return
+	}
+	line := fmt.Sprintf("%s: %s %s -> %s in %.1fs (exit %d)", what, s.last.Outcome, strings.Join(s.last.From, ","), s.last.To, s.last.Duration, s.last.ExitCode)
+	if s.last.LostSessions > 0 {
+		line += fmt.Sprintf(", %d sessions ended", s.last.LostSessions)
+	}
+	fmt.Fprintln(d.IO.Out, line)
+}
+
+// confirm asks question on a terminal unless yes; without a terminal it never asks.
+func (d *Deps) confirm(question string, yes bool) error {
+	if yes || !d.IO.CanPrompt() {
+		return nil
+	}
+	fmt.Fprintf(d.IO.Out, "%s [y/N] ", question)
+	line, _ := bufio.NewReader(d.IO.In).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return outcome.Classify(outcome.ErrPreflight, fmt.Errorf("%s: not confirmed; nothing was changed", question))
+}
+
+// whoAmI describes this process: user, host, pid and the command line (flag values of --set
+// keys that may hold secrets are hidden).
+func whoAmI(cmd *cobra.Command, args []string) deployer.Lease {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	parts := []string{cmd.CommandPath()}
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				if k, _, ok := strings.Cut(v, "="); ok && secretKey(k) {
+					v = k + "=<redacted>"
+				}
+				parts = append(parts, "--"+f.Name+"="+v)
+			}
+			return
+		}
+		parts = append(parts, "--"+f.Name+"="+f.Value.String())
+	})
+	return deployer.Lease{Holder: name, Host: host, PID: os.Getpid(), Command: strings.Join(append(parts, args...), " ")}
+}
+
+func secretKey(k string) bool {
+	k = strings.ToLower(k)
+	return strings.Contains(k, "password") || strings.Contains(k, "dsn") || strings.Contains(k, "secret")
+}
+
+// interrupted classifies an unclassified error after Ctrl-C as an interruption (exit 130).
+func interrupted(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && outcome.Code(err) == outcome.Code(outcome.ErrPreflight) {
+		return outcome.Classify(outcome.ErrInterrupted, err)
+	}
+	return err
+}
+
+func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }

@@ -1,0 +1,81 @@
+package incidentcmd
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
+)
+
+// ResumeOptions are the inputs of `zdd resume` and `zdd abort`.
+type ResumeOptions struct {
+	Deps
+	// Abort undoes the release instead of finishing it.
+	Abort bool
+}
+
+// NewCmdResume returns `zdd resume`. runF, if not nil, replaces the logic (tests).
+func NewCmdResume(f *cmdutil.Factory, runF func(context.Context, *ResumeOptions) error) *cobra.Command {
+	return newCmdResumeAbort(f, runF, false)
+}
+
+// NewCmdAbort returns `zdd abort`. runF, if not nil, replaces the logic (tests).
+func NewCmdAbort(f *cmdutil.Factory, runF func(context.Context, *ResumeOptions) error) *cobra.Command {
+	return newCmdResumeAbort(f, runF, true)
+}
+
+func newCmdResumeAbort(f *cmdutil.Factory, runF func(context.Context, *ResumeOptions) error, abort bool) *cobra.Command {
+	opts := &ResumeOptions{Deps: newDeps(f), Abort: abort}
+	cmd := &cobra.Command{
+		Use:   "resume",
+		Short: "Finish the release interrupted by a crash, from the step where it stopped",
+		Long: `Finish the release that stopped without ending (zdd was killed, or the machine or the CI job
+died): the journal in state.dir says which step it was in, and that step runs again (every step
+is safe to run twice), then the rest. Its lease must have expired or been released.
+Nothing to resume exits 6; running it again after it finished does nothing (exit 6).`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.prepare(cmd, args); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return RunResume(cmd.Context(), opts)
+		},
+	}
+	if abort {
+		cmd.Use, cmd.Short = "abort", "Undo the release interrupted by a crash (or paused): every node back on the previous version"
+		cmd.Long = `Undo the release that stopped without ending (killed, paused, or left needing attention by a
+failed rollback): the rollback steps are computed from what each node runs now, as after a
+failed gate, so every node ends on the version the release started from, in rotation. Its
+lease must have expired or been released. Running it again finds nothing to do (exit 6).`
+	}
+	addOutputFlag(cmd, &opts.Output)
+	return cmd
+}
+
+// RunResume resumes or aborts the interrupted release.
+func RunResume(ctx context.Context, opts *ResumeOptions) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	sum := &summarySink{next: opts.sink()}
+	e, closeFn, err := opts.engine(ctx, cfg, sum)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	what := "resume"
+	if opts.Abort {
+		what = "abort"
+		err = e.Abort(ctx, opts.locker(cfg), opts.Who)
+	} else {
+		err = e.Resume(ctx, opts.locker(cfg), opts.Who)
+	}
+	err = interrupted(ctx, err)
+	opts.result(sum, what)
+	return err
+}

@@ -1,0 +1,95 @@
+package incidentcmd
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
+	"github.com/saitodrom/zdd/deployer"
+)
+
+// RollbackOptions are the inputs of `zdd rollback`.
+type RollbackOptions struct {
+	Deps
+	// Hard stops the bad version now (its sessions are lost) instead of redeploying.
+	Hard bool
+	// Yes skips the question on a terminal.
+	Yes bool
+	// NoDrain leaves the bad version deployed after a default rollback.
+	NoDrain bool
+}
+
+// NewCmdRollback returns `zdd rollback`. runF, if not nil, replaces the logic (tests).
+func NewCmdRollback(f *cmdutil.Factory, runF func(context.Context, *RollbackOptions) error) *cobra.Command {
+	opts := &RollbackOptions{Deps: newDeps(f)}
+	cmd := &cobra.Command{
+		Use:   "rollback",
+		Short: "Take new sessions back to the last good release on every node",
+		Long: `Take new sessions back to the last good release: the newest release that completed and
+whose WAR (by checksum) was not rolled back, different from the code running now.
+
+By default no session is lost: the last good WAR, from the release store, is deployed again as
+a new, higher version with the same out-of-rotation batches as a release, so every new session
+gets the previous code while users already on the bad version keep it until their sessions end;
+the bad version then drains and is undeployed (--no-drain leaves it for ` + "`zdd drain`" + `).
+
+--hard stops the bad version on every node at once and undeploys it: new sessions fall back to
+the previous version still deployed, and every session of the bad version is lost (zdd says how
+many).
+
+A paused release, or one whose holder is gone before every node was back, is undone instead.
+A release that is draining is taken over: its lease passes to this command and it is recorded
+as rolled back. zdd refuses to roll back past a contract migration. It prints what it will do
+and asks on a terminal (--yes skips the question; without a terminal it never asks).
+Nothing to roll back exits 6.`,
+		Example: "  zdd rollback\n  zdd rollback --hard --yes",
+		Args:    cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.prepare(cmd, args); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return RunRollback(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Hard, "hard", false, "stop the bad version now on every node and undeploy it (its sessions are lost)")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation on a terminal")
+	cmd.Flags().BoolVar(&opts.NoDrain, "no-drain", false, "leave the bad version deployed after the rollback (`zdd drain` retires it)")
+	addOutputFlag(cmd, &opts.Output)
+	return cmd
+}
+
+// RunRollback plans the rollback, shows it, asks, and runs it.
+func RunRollback(ctx context.Context, opts *RollbackOptions) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	sum := &summarySink{next: opts.sink()}
+	e, closeFn, err := opts.engine(ctx, cfg, sum)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	p, err := e.PlanRollback(ctx, deployer.RollbackOptions{Hard: opts.Hard, NoDrain: opts.NoDrain, Store: e.Store,
+		Locker: opts.locker(cfg), Who: opts.Who})
+	if err != nil {
+		return err
+	}
+	if opts.Output == "json" {
+		e.Sink.Emit(deployer.Event{Schema: deployer.EventSchema, Time: time.Now(), Type: deployer.EventWarning, Message: "rollback plan: " + p.Render()})
+	} else {
+		fmt.Fprint(opts.IO.ErrOut, p.Render())
+	}
+	if err := opts.confirm("roll back now?", opts.Yes); err != nil {
+		return err
+	}
+	err = interrupted(ctx, e.Rollback(ctx, p))
+	opts.result(sum, "rollback")
+	return err
+}
