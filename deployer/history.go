@@ -46,16 +46,9 @@ func (j *Journal) RecordLockRelease(me Lease, was *Lease) error {
 		Status: StatusDone, Started: now, Finished: now, Holder: me.Holder, Host: me.Host, Command: me.Command, Note: note})
 }
 
-// contractRan tells whether a contract migration step of r completed.
-func contractRan(r *Release) bool {
-	for i, s := range r.Plan.Steps {
-		if s.Migrate != nil && s.Migrate.Phase == "contract" && i < len(r.Steps) &&
-			!r.Steps[i].Finished.IsZero() && r.Steps[i].Error == "" {
-			return true
-		}
-	}
-	return false
-}
+// contractRan tells whether r ran contract migrations (that were pending when its contract
+// step started).
+func contractRan(r *Release) bool { return len(r.Contracts) > 0 }
 
 // Good is the last good release as history knows it.
 type Good struct {

@@ -53,6 +53,8 @@ type Release struct {
 	RolledBack *RolledBack `json:"rolled_back,omitempty"`
 	// TakenOverBy names the command that took the lease over from this release (zdd rollback).
 	TakenOverBy string `json:"taken_over_by,omitempty"`
+	// Contracts names the contract migrations this release ran (recorded before they run).
+	Contracts []string `json:"contracts,omitempty"`
 	// Supersedes is the ID of the release this one took over, if any.
 	Supersedes string `json:"supersedes,omitempty"`
 }

@@ -101,6 +101,15 @@ func (e *Engine) migrate(ctx context.Context, idx int, m *MigrateStep, rel *Rele
 			return nil
 		}
 	}
+	if m.Phase == "contract" {
+		// Recorded before they run (a failure may leave some applied): `zdd rollback` refuses
+		// to go back past them.
+		pending, err := e.Migrator.Pending(ctx, m.Phase)
+		if err != nil {
+			return err
+		}
+		rel.Contracts = append(rel.Contracts, pending...)
+	}
 	return e.Migrator.Up(ctx, m.Phase)
 }
 
