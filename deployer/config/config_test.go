@@ -206,3 +206,9 @@ func TestParseYAMLDurationWithoutUnit(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, "zdd.yaml:2: tomcat.request_timeout: duration 10 has no unit (write e.g. 10s)", err.Error())
 }
+
+func TestClosestByEditDistance(t *testing.T) {
+	assert.Equal(t, 3, levenshtein("kitten", "sitting"))
+	assert.Equal(t, "tomcat", Closest("tomact", []string{"app", "tomcat", "nodes"}))
+	assert.Equal(t, "", Closest("xyz", []string{"tomcat"}))
+}

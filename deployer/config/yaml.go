@@ -54,7 +54,7 @@ func IsKey(key string) bool {
 }
 
 // SuggestKey returns the key of Keys closest to key, or "" when none is close.
-func SuggestKey(key string) string { return closest(key, Keys()) }
+func SuggestKey(key string) string { return Closest(key, Keys()) }
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
@@ -151,7 +151,7 @@ func checkKeys(node *yaml.Node, t reflect.Type, prefix, file string, errs *[]err
 		ft, ok := fields[k.Value]
 		if !ok {
 			msg := fmt.Sprintf("unknown key %q", prefix+k.Value)
-			if s := closest(k.Value, names); s != "" {
+			if s := Closest(k.Value, names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", prefix+s)
 			}
 			*errs = append(*errs, &FileError{File: file, Line: k.Line, Message: msg})
@@ -243,9 +243,9 @@ func FormatDuration(d time.Duration) string {
 	return s
 }
 
-// closest returns the candidate nearest to s by edit distance, or "" when none is within a
-// third of s's length (at least 2).
-func closest(s string, candidates []string) string {
+// Closest returns the candidate nearest to s by edit distance, or "" when none is within a
+// third of s's length (at least 2 edits). The command line uses it for "did you mean" hints.
+func Closest(s string, candidates []string) string {
 	best, bestD := "", max(2, len(s)/3)+1
 	for _, c := range candidates {
 		if d := levenshtein(s, c); d < bestD {

@@ -51,7 +51,6 @@ func TestNoArgs(t *testing.T) {
 func TestClosest(t *testing.T) {
 	assert.Equal(t, "config", Closest("confg", []string{"set", "config", "help"}))
 	assert.Equal(t, "", Closest("xyz", []string{"config"}))
-	assert.Equal(t, 3, distance("kitten", "sitting"))
 }
 
 func TestFactoryIsLazyAndMemoized(t *testing.T) {

@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+	"github.com/saitodrom/zdd/deployer/config"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -51,7 +52,7 @@ func FlagErrorFunc(cmd *cobra.Command, err error) error {
 	var names []string
 	cmd.Flags().VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
 	cmd.InheritedFlags().VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
-	if s := closest(name, names); s != "" {
+	if s := config.Closest(name, names); s != "" {
 		return UsageError(err, fmt.Sprintf("did you mean --%s?", s))
 	}
 	return UsageError(err, fmt.Sprintf("run `%s --help` for the flags", cmd.CommandPath()))
@@ -76,37 +77,6 @@ func NoArgs(cmd *cobra.Command, args []string) error {
 	return UsageError(fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0]), "")
 }
 
-// Closest returns the candidate nearest to s by edit distance, or "" when none is within a
-// third of s's length (at least 2 edits).
-func Closest(s string, candidates []string) string { return closest(s, candidates) }
-
-func closest(s string, candidates []string) string {
-	best, bestD := "", max(2, len(s)/3)+1
-	for _, c := range candidates {
-		if d := distance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// distance is the Levenshtein edit distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
+// Closest returns the candidate nearest to s by edit distance, or "" when none is close
+// (see config.Closest).
+func Closest(s string, candidates []string) string { return config.Closest(s, candidates) }
