@@ -91,6 +91,9 @@ func (e *Engine) Start(ctx context.Context, plan *Plan, who Lease) error {
 
 // Continue runs rel from its current step (after `zdd promote`, or `zdd resume`).
 func (e *Engine) Continue(ctx context.Context, rel *Release) error {
+	for len(rel.Steps) < len(rel.Plan.Steps) {
+		rel.Steps = append(rel.Steps, StepRecord{Step: rel.Plan.Steps[len(rel.Steps)].String()})
+	}
 	r := &run{e: e, rel: rel, start: time.Now()}
 	err := r.steps(ctx)
 	e.finish(r, err)
