@@ -90,13 +90,14 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 		return err
 	}
 	defer held.Release()
-	ctx, stop := context.WithCancel(ctx)
+	// A context of its own: finalError must see only Ctrl-C and --timeout on ctx.
+	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() { // `zdd rollback` took the lease over (from a draining release): stop here
 		select {
 		case <-held.Lost():
 			stop()
-		case <-ctx.Done():
+		case <-runCtx.Done():
 		}
 	}()
 	spec := c.spec()
@@ -104,8 +105,8 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 	e := c.engine(cfg, spec, rep)
 	e.Store = deployer.NewStore(cfg.State.Dir) // keeps the WAR for `zdd rollback`
 	e.Preflight = c.preflight(cfg, war.Size)
-	if plan, err = buildPlan(ctx, e, opts.Version, war); err != nil {
+	if plan, err = buildPlan(runCtx, e, opts.Version, war); err != nil {
 		return err
 	}
-	return e.Start(ctx, plan, held.Lease())
+	return e.Start(runCtx, plan, held.Lease())
 }

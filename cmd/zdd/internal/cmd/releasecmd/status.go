@@ -14,6 +14,7 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
+	"github.com/saitodrom/zdd/deployer/outcome"
 )
 
 // StatusOptions are the inputs of `zdd status`.
@@ -152,7 +153,8 @@ func RunStatus(ctx context.Context, opts *StatusOptions) error {
 		return err
 	}
 	if len(st.Errors) > 0 {
-		return finalError(ctx, "status", 0, fmt.Errorf("status: %d part(s) could not be read:\n%s", len(st.Errors), strings.Join(st.Errors, "\n")))
+		return outcome.WithHint(fmt.Errorf("status: %d part(s) could not be read:\n%s", len(st.Errors), strings.Join(st.Errors, "\n")),
+			"the output above shows every part with its error; zdd status changes nothing")
 	}
 	return nil
 }
@@ -307,4 +309,3 @@ func orNone(s string) string {
 	}
 	return s
 }
-
