@@ -34,6 +34,18 @@ type Options struct {
 	NewSessionEvery int
 	// Timeout is each request's timeout. Zero means 10 s.
 	Timeout time.Duration
+	// Interval is the pause between two requests of a user. Zero means back to back (a
+	// benchmark); a watcher on production uses a pause so that it stays a light load.
+	Interval time.Duration
+	// AnyPage checks any page of any application instead of the sample application's: a
+	// request fails on a transport error or a non-2xx answer, and a session is lost when the
+	// server answers a request that carried a JSESSIONID with a different one (Tomcat sets the
+	// cookie only when it creates a session). The page must create a session (call getSession),
+	// or no session is ever tracked. Versions are recorded as "?".
+	AnyPage bool
+	// OnFailure, when set, is called for every failed request and every lost session, as it
+	// happens, from the user's goroutine; it must not block.
+	OnFailure func(Failure)
 }
 
 // Failure is one failed request or lost session.
@@ -42,8 +54,24 @@ type Failure struct {
 	At time.Duration `json:"at"`
 	// User is the virtual user (0-based).
 	User int `json:"user"`
+	// Lost tells a lost session from a failed request.
+	Lost bool `json:"lost"`
 	// What says what went wrong.
 	What string `json:"what"`
+}
+
+// Second is what happened during one second of a run.
+type Second struct {
+	// At is the second's start, in whole seconds from the start of the run.
+	At int `json:"at"`
+	// Requests, Failed and Lost count the requests sent, failed and the sessions lost.
+	Requests int `json:"requests"`
+	Failed   int `json:"failed"`
+	Lost     int `json:"lost"`
+	// New and Existing count, per version, the requests that started a session and those
+	// within an existing one.
+	New      map[string]int `json:"new"`
+	Existing map[string]int `json:"existing"`
 }
 
 // Report is the outcome of a run.
@@ -68,6 +96,27 @@ type Report struct {
 	Failures []Failure `json:"failures,omitempty"`
 	// FirstNewVersion maps each version to when it first served a new session.
 	FirstNewVersion map[string]time.Duration `json:"first_new_version"`
+	// LastNewVersion maps each version to when it last served a new session.
+	LastNewVersion map[string]time.Duration `json:"last_new_version"`
+	// Start is when the run started (wall clock), to relate the offsets above to other events.
+	Start time.Time `json:"start"`
+	// Timeline has one entry per second of the run, in order (seconds with no request included).
+	Timeline []Second `json:"timeline"`
+}
+
+// NewSessionsOnlyOn returns the moment (from the start of the run) after which every new
+// session was served by version v: the last time another version served one. It returns 0
+// when no other version ever did, and ok=false when v served no new session at all.
+func (r *Report) NewSessionsOnlyOn(v string) (at time.Duration, ok bool) {
+	if _, ok := r.LastNewVersion[v]; !ok {
+		return 0, false
+	}
+	for w, t := range r.LastNewVersion {
+		if w != v && t > at {
+			at = t
+		}
+	}
+	return at, true
 }
 
 // OK tells whether no request failed and no session was lost.
@@ -111,8 +160,9 @@ func Run(ctx context.Context, opts Options) *Report {
 	if opts.Timeout == 0 {
 		opts.Timeout = 10 * time.Second
 	}
-	rec := &recorder{start: time.Now(), r: &Report{NewSessionVersions: map[string]int{}, ExistingSessionVersions: map[string]int{},
-		Nodes: map[string]int{}, FirstNewVersion: map[string]time.Duration{}}}
+	start := time.Now()
+	rec := &recorder{start: start, onFail: opts.OnFailure, r: &Report{NewSessionVersions: map[string]int{}, ExistingSessionVersions: map[string]int{},
+		Nodes: map[string]int{}, FirstNewVersion: map[string]time.Duration{}, LastNewVersion: map[string]time.Duration{}, Start: start}}
 	transport := &http.Transport{MaxIdleConnsPerHost: opts.Users, MaxConnsPerHost: 0}
 	defer transport.CloseIdleConnections()
 	var wg sync.WaitGroup
@@ -130,37 +180,65 @@ func Run(ctx context.Context, opts Options) *Report {
 
 // recorder collects results from every user.
 type recorder struct {
-	mu    sync.Mutex
-	start time.Time
-	r     *Report
+	mu     sync.Mutex
+	start  time.Time
+	r      *Report
+	onFail func(Failure)
 }
 
+// second returns the timeline entry of the moment at, adding the seconds up to it; the caller
+// holds mu.
+func (rec *recorder) second(at time.Duration) *Second {
+	i := int(at / time.Second)
+	for len(rec.r.Timeline) <= i {
+		rec.r.Timeline = append(rec.r.Timeline, Second{At: len(rec.r.Timeline), New: map[string]int{}, Existing: map[string]int{}})
+	}
+	return &rec.r.Timeline[i]
+}
+
+// fail records a failed request (it counts as a request) or a lost session.
 func (rec *recorder) fail(user int, lost bool, format string, args ...any) {
+	f := Failure{User: user, Lost: lost, What: fmt.Sprintf(format, args...)}
 	rec.mu.Lock()
-	defer rec.mu.Unlock()
+	f.At = time.Since(rec.start)
+	sec := rec.second(f.At)
 	if lost {
 		rec.r.LostSessions++
+		sec.Lost++
 	} else {
 		rec.r.Failed++
+		rec.r.Requests++
+		sec.Failed++
+		sec.Requests++
 	}
 	if len(rec.r.Failures) < 100 {
-		rec.r.Failures = append(rec.r.Failures, Failure{At: time.Since(rec.start), User: user, What: fmt.Sprintf(format, args...)})
+		rec.r.Failures = append(rec.r.Failures, f)
+	}
+	rec.mu.Unlock()
+	if rec.onFail != nil {
+		rec.onFail(f)
 	}
 }
 
 func (rec *recorder) served(p Page, fresh bool) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
+	at := time.Since(rec.start)
+	sec := rec.second(at)
 	rec.r.Requests++
+	sec.Requests++
 	rec.r.Nodes[p.Node]++
 	if fresh {
 		rec.r.Sessions++
 		rec.r.NewSessionVersions[p.Version]++
+		sec.New[p.Version]++
 		if _, ok := rec.r.FirstNewVersion[p.Version]; !ok {
-			rec.r.FirstNewVersion[p.Version] = time.Since(rec.start)
+			rec.r.FirstNewVersion[p.Version] = at
 		}
+		rec.r.LastNewVersion[p.Version] = at
 	} else {
 		rec.r.ExistingSessionVersions[p.Version]++
+		sec.Existing[p.Version]++
 	}
 }
 
@@ -187,6 +265,14 @@ func (u *user) run(ctx context.Context) {
 			k += i
 		}
 		u.request(ctx, u.opts.URLs[k%len(u.opts.URLs)])
+		if u.opts.Interval > 0 {
+			t := time.NewTimer(u.opts.Interval)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+		}
 	}
 }
 
@@ -198,24 +284,22 @@ func (u *user) request(ctx context.Context, url string) {
 	}
 	if err != nil {
 		u.rec.fail(u.id, false, "GET %s: %v", url, err)
-		u.rec.mu.Lock()
-		u.rec.r.Requests++
-		u.rec.mu.Unlock()
 		return
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	var p Page
 	if err == nil && resp.StatusCode/100 == 2 {
-		p, err = ParsePage(body)
+		p, err = u.page(resp, body)
 	} else if err == nil {
 		err = fmt.Errorf("HTTP %s", resp.Status)
 	}
 	if err != nil {
 		u.rec.fail(u.id, false, "GET %s: %v", url, err)
-		u.rec.mu.Lock()
-		u.rec.r.Requests++
-		u.rec.mu.Unlock()
+		return
+	}
+	if u.opts.AnyPage {
+		u.checkAnyPage(p)
 		return
 	}
 	fresh := u.last.Session == ""
@@ -230,6 +314,31 @@ func (u *user) request(ctx context.Context, url string) {
 		case p.Version != u.last.Version:
 			u.rec.fail(u.id, true, "session %s: version %s changed to %s on %s", p.Session, u.last.Version, p.Version, p.Node)
 		}
+	}
+	u.last = p
+}
+
+// page reads the answer: the sample application's line, or (AnyPage) the session cookie.
+func (u *user) page(resp *http.Response, body []byte) (Page, error) {
+	if !u.opts.AnyPage {
+		return ParsePage(body)
+	}
+	p := Page{Version: "?", Node: "?"}
+	for _, c := range u.client.Jar.Cookies(resp.Request.URL) {
+		if c.Name == "JSESSIONID" {
+			p.Session = c.Value
+		}
+	}
+	return p, nil
+}
+
+// checkAnyPage records an answer of AnyPage mode: the session must be the one sent.
+func (u *user) checkAnyPage(p Page) {
+	fresh := u.last.Session == ""
+	u.rec.served(p, fresh)
+	u.sent++
+	if !fresh && p.Session != u.last.Session {
+		u.rec.fail(u.id, true, "session %s replaced by %s", u.last.Session, p.Session)
 	}
 	u.last = p
 }

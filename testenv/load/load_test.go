@@ -86,3 +86,96 @@ func TestParsePage(t *testing.T) {
 	_, err = ParsePage([]byte("<html>404</html>"))
 	assert.Error(t, err)
 }
+
+func TestTimelineAndNewSessionVersions(t *testing.T) {
+	r := run(t, &fakeApp{sessions: map[string]int{}}, 1200*time.Millisecond, func() {})
+	require.Len(t, r.Timeline, 2, "one entry per second started")
+	sum := 0
+	for i, s := range r.Timeline {
+		assert.Equal(t, i, s.At)
+		sum += s.Requests
+	}
+	assert.Equal(t, r.Requests, sum)
+	at, ok := r.NewSessionsOnlyOn("001")
+	assert.True(t, ok)
+	assert.Zero(t, at, "no other version ever served")
+	_, ok = r.NewSessionsOnlyOn("002")
+	assert.False(t, ok)
+	r.LastNewVersion["000"] = 300 * time.Millisecond
+	at, _ = r.NewSessionsOnlyOn("001")
+	assert.Equal(t, 300*time.Millisecond, at)
+}
+
+func TestFailedRequestsCountAsRequestsInTheTimeline(t *testing.T) {
+	app := &fakeApp{sessions: map[string]int{}}
+	app.fail.Store(true)
+	r := run(t, app, 100*time.Millisecond, func() {})
+	require.Positive(t, r.Failed)
+	assert.Equal(t, r.Failed, r.Requests)
+	assert.Equal(t, r.Failed, r.Timeline[0].Failed)
+	require.Error(t, r.Err())
+	assert.Contains(t, r.Err().Error(), "HTTP 502")
+}
+
+// cookieApp is any application: it keeps sessions by cookie and prints no version.
+type cookieApp struct {
+	mu       sync.Mutex
+	sessions map[string]bool
+	next     int
+	forget   atomic.Bool
+}
+
+func (c *cookieApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.forget.CompareAndSwap(true, false) {
+		c.sessions = map[string]bool{}
+	}
+	if ck, err := r.Cookie("JSESSIONID"); err == nil && c.sessions[ck.Value] {
+		fmt.Fprintln(w, "<html>hello again</html>")
+		return
+	}
+	c.next++
+	id := fmt.Sprintf("C%d", c.next)
+	c.sessions[id] = true
+	http.SetCookie(w, &http.Cookie{Name: "JSESSIONID", Value: id, Path: "/"})
+	fmt.Fprintln(w, "<html>hello</html>")
+}
+
+func TestWatcherReportsTheFirstLostSessionOnAnyPage(t *testing.T) {
+	app := &cookieApp{sessions: map[string]bool{}}
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+	w := Watch(context.Background(), WatchOptions{URLs: []string{srv.URL + "/shop/"}, Interval: 5 * time.Millisecond})
+	time.AfterFunc(100*time.Millisecond, func() { app.forget.Store(true) })
+	select {
+	case f := <-w.Failed():
+		assert.True(t, f.Lost)
+		assert.Contains(t, f.What, "replaced by")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the watcher did not report the forgotten sessions")
+	}
+	r := w.Stop()
+	assert.Same(t, r, w.Stop(), "Stop is idempotent")
+	assert.Positive(t, r.LostSessions)
+	assert.Zero(t, r.Failed)
+	assert.Positive(t, r.NewSessionVersions["?"])
+	assert.Error(t, r.Err())
+}
+
+func TestWatcherQuietWhenNothingFails(t *testing.T) {
+	srv := httptest.NewServer(&cookieApp{sessions: map[string]bool{}})
+	defer srv.Close()
+	w := Watch(context.Background(), WatchOptions{URLs: []string{srv.URL + "/"}, Interval: 5 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	select {
+	case f := <-w.Failed():
+		t.Fatalf("unexpected failure %+v", f)
+	case <-ctx.Done():
+	}
+	r := w.Stop()
+	assert.NoError(t, r.Err())
+	assert.Positive(t, r.Requests)
+	assert.Less(t, r.Requests, 3*200/5+10, "the interval keeps the watch light")
+}
