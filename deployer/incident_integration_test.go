@@ -315,7 +315,9 @@ func (z *zddBin) killAt(t *testing.T, f *fixture, war, kind string) {
 	require.Equal(t, deployer.StatusRunning, rel.Status)
 }
 
-func (f *fixture) warFile(t *testing.T, v string) string { return f.war(t, testenv.WAROptions{Version: v}).Path }
+func (f *fixture) warFile(t *testing.T, v string) string {
+	return f.war(t, testenv.WAROptions{Version: v}).Path
+}
 
 func testKilledThen(t *testing.T, kind, then string) {
 	f := newFixture(t, testenv.RoundRobin)
