@@ -214,8 +214,8 @@ func TestRollbackDuringPausedRelease(t *testing.T) {
 	assert.Contains(t, rel.TakenOverBy, "zdd rollback")
 }
 
-// TestNodeKilledDuringRelease kills n3 (in the second batch) while the canary is deployed; the
-// release fails or rolls back, the node comes back, and the fleet ends consistent.
+// TestNodeKilledDuringRelease kills n2 (canary batch, out of rotation) while the canary gets
+// 002; the release stops, the node comes back, and `zdd abort` (if needed) leaves a consistent fleet.
 func TestNodeKilledDuringRelease(t *testing.T) {
 	f := newFixture(t, testenv.RoundRobin)
 	s := spec(f)
@@ -235,17 +235,17 @@ func TestNodeKilledDuringRelease(t *testing.T) {
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
-			assert.NoError(t, f.env.Kill(ctx, "n3"))
+			assert.NoError(t, f.env.Kill(ctx, "n2"))
 		}()
 		relErr = f.releaseStored(t, s, testenv.WAROptions{Version: "002"})
 		<-killed
-		t.Logf("release with n3 killed: %v", relErr)
-		require.NoError(t, f.env.Start(ctx, "n3"))
+		t.Logf("release with n2 killed: %v", relErr)
+		require.NoError(t, f.env.Start(ctx, "n2"))
 	})
 	t.Logf("NODE KILLED: load %s", r)
 	assert.Equal(t, 0, r.Failed, "failed requests")
 	require.Error(t, relErr, "a node down mid-release cannot pass its deploy and gate")
-	// n3 restarted with the versions in its appBase; the fleet is consistent after an abort if needed.
+	// n2 restarted with the versions in its appBase; the fleet is consistent after an abort if needed.
 	e, locker := f.incident(s)
 	if err := e.Abort(context.Background(), locker, me); err != nil {
 		require.ErrorIs(t, err, outcome.ErrNothingToDo)
@@ -275,7 +275,11 @@ func buildZDD(t *testing.T, f *fixture, extra ...string) *zddBin {
 
 func (z *zddBin) cmd(args ...string) (*exec.Cmd, *bytes.Buffer) {
 	var out bytes.Buffer
-	c := exec.Command(z.path, append(append([]string{}, args...), z.args...)...)
+	all := append(append([]string{}, args...), z.args...)
+	if args[0] == "deploy" {
+		all = append(all, "--no-drain")
+	}
+	c := exec.Command(z.path, all...)
 	c.Stdout, c.Stderr = &out, &out
 	return c, &out
 }
@@ -321,7 +325,7 @@ func (f *fixture) warFile(t *testing.T, v string) string {
 
 func testKilledThen(t *testing.T, kind, then string) {
 	f := newFixture(t, testenv.RoundRobin)
-	z := buildZDD(t, f, "--no-drain")
+	z := buildZDD(t, f)
 	code, _ := z.run(t, "deploy", f.warFile(t, "001"))
 	require.Equal(t, 0, code)
 	r := f.underLoad(t, func() {
@@ -356,7 +360,7 @@ func TestKilledAtGateThenResume(t *testing.T)   { testKilledThen(t, "gate", "res
 
 func TestTwoDeploysAtOnce(t *testing.T) {
 	f := newFixture(t, testenv.RoundRobin)
-	z := buildZDD(t, f, "--no-drain")
+	z := buildZDD(t, f)
 	code, _ := z.run(t, "deploy", f.warFile(t, "001"))
 	require.Equal(t, 0, code)
 	first, out1 := z.cmd("deploy", f.warFile(t, "002"))
