@@ -30,6 +30,7 @@ See docs/testenv.md.`,
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", testenv.DefaultDir, "directory that holds all of the environment's state")
 	cmd.AddCommand(newCmdUp(f, &dir), newCmdDown(f, &dir), newCmdStatus(f, &dir), newCmdWAR(f))
+	cmd.AddCommand(newCmdLoad(f, &dir), newCmdBench(f, &dir))
 	return cmd
 }
 
