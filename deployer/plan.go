@@ -197,6 +197,10 @@ func (p *Plan) Render(nodes []string, canary int) string {
 				has = append(has, n)
 			}
 		}
+		if s.Migrate != nil && s.Migrate.Phase == "expand" {
+			fmt.Fprintf(&b, "       if it fails: stop; no node or route changed (`zdd migrate status` shows the schema)\n")
+			continue
+		}
 		if len(has) == 0 {
 			fmt.Fprintf(&b, "       if it fails: route every node in\n")
 			continue

@@ -22,6 +22,9 @@ func writeZDDConfig(env *Env) error {
 	if err := os.WriteFile(dbPW, []byte(env.DB.Password+"\n"), 0o600); err != nil {
 		return err
 	}
+	if err := writeSampleMigrations(filepath.Join(env.Dir, "migrations")); err != nil {
+		return err
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# zdd configuration for the local test cluster (%s mode), written by `zdd testenv up`.\n", env.Mode)
 	fmt.Fprintf(&b, "app:\n  name: %s\n  health_path: /health.jsp\n  version_width: 3\n", env.App)
@@ -45,4 +48,20 @@ func writeZDDConfig(env *Env) error {
 	fmt.Fprintf(&b, "state:\n  dir: %s\n", filepath.Join(env.Dir, "state"))
 	b.WriteString("strategy:\n  canary_size: 2\n  pause_after_canary: false\n  health_timeout: 60s\n  replication_timeout: 30s\n  drain_timeout: 2m\n  expire_at_drain_deadline: false\n")
 	return os.WriteFile(env.ConfigFile, []byte(b.String()), 0o644)
+}
+
+// writeSampleMigrations gives the sample application a migrations directory: one expand
+// migration (an additive table) and an empty contract phase. Existing files are kept.
+func writeSampleMigrations(dir string) error {
+	for _, d := range []string{"expand", "contract"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	p := filepath.Join(dir, "expand", "0001_create_visits.sql")
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	sql := "CREATE TABLE IF NOT EXISTS visits (\n  id BIGINT AUTO_INCREMENT PRIMARY KEY,\n  node VARCHAR(16) NOT NULL,\n  at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP\n) ENGINE=InnoDB\n"
+	return os.WriteFile(p, []byte(sql), 0o644)
 }
