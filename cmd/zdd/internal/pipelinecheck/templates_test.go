@@ -24,6 +24,8 @@ type script struct {
 	text string
 	// shell is "bash" or "sh".
 	shell string
+	// body is the part of text that runs zdd (GitLab: script without before_script).
+	body string
 }
 
 // template is one CI template, parsed.
@@ -97,7 +99,8 @@ func githubSteps(t *testing.T, where string, steps []any) []script {
 		}
 		name, _ := step["name"].(string)
 		require.Equal(t, "bash", step["shell"], "%s step %q: shell: bash (composite actions require a shell)", where, name)
-		out = append(out, script{where: where + " / " + name, text: str(t, run, where), shell: "bash"})
+		text := str(t, run, where)
+		out = append(out, script{where: where + " / " + name, text: text, shell: "bash", body: text})
 	}
 	return out
 }
@@ -203,8 +206,9 @@ func loadGitLab(t *testing.T) template {
 		}
 		require.NotNil(t, job["script"], "job %s: script", name)
 		// GitLab runs before_script and script in one shell.
-		text := scriptLines(t, job["before_script"], name+".before_script") + "\n" + scriptLines(t, job["script"], name+".script")
-		tpl.scripts = append(tpl.scripts, script{where: name, text: text, shell: "sh"})
+		body := scriptLines(t, job["script"], name+".script")
+		text := scriptLines(t, job["before_script"], name+".before_script") + "\n" + body
+		tpl.scripts = append(tpl.scripts, script{where: name, text: text, shell: "bash", body: body})
 	}
 	return tpl
 }
@@ -255,7 +259,7 @@ func loadJenkins(t *testing.T) (template, []jenkinsStage) {
 			}
 			require.False(t, lit.interpolating, "stage %q: sh script in a \"...\" string: Groovy would interpolate it (use '''...''')", st.name)
 			st.scripts = append(st.scripts, lit.value)
-			tpl.scripts = append(tpl.scripts, script{where: st.name, text: lit.value, shell: "sh"})
+			tpl.scripts = append(tpl.scripts, script{where: st.name, text: lit.value, shell: "sh", body: lit.value})
 		}
 		stages = append(stages, st)
 	}
