@@ -42,6 +42,9 @@ type Options struct {
 	BigMB int
 	// SimNodes is the size of the large simulated cluster. Zero means 50.
 	SimNodes int
+	// Only, when not empty, names the rows to measure (the Row* constants); the others are left
+	// out of the result.
+	Only []string
 	// SkipScale leaves the simulated-cluster rows out (CI measures the real cluster only).
 	SkipScale bool
 	// SimDeploy is how long a simulated deploy takes. Zero means 500 ms.
@@ -156,6 +159,18 @@ func (o *Options) defaults() {
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
 	}
+}
+
+func (o *Options) selected(name string) bool {
+	if len(o.Only) == 0 {
+		return true
+	}
+	for _, n := range o.Only {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Run measures every row. It returns an error only when the cluster could not be prepared or

@@ -64,6 +64,9 @@ func (b *bench) clusterRows(ctx context.Context) []Row {
 	}
 	var rows []Row
 	measure := func(name string, fn func() (Row, error)) *Row {
+		if !b.opts.selected(name) {
+			return nil
+		}
 		b.opts.Log("measuring %s", name)
 		if err := b.clean(ctx); err != nil {
 			rows = append(rows, notMeasured(name, fmt.Errorf("clean: %w", err)))
@@ -85,13 +88,16 @@ func (b *bench) clusterRows(ctx context.Context) []Row {
 		ratio := zdd.Wall / floorA.Wall
 		zdd.figure("x_floor_a", ratio)
 		zdd.Targets = append(zdd.Targets, target(fmt.Sprintf("wall <= %.1fx floor (a)", maxFloorRatio), ratio <= maxFloorRatio))
-	} else if zdd != nil {
+	} else if zdd != nil && b.opts.selected(RowFloorA) {
 		zdd.Targets = append(zdd.Targets, target(fmt.Sprintf("wall <= %.1fx floor (a)", maxFloorRatio), false))
 		zdd.Note = "floor (a) not measured"
 	}
 	measure(RowRollback, func() (Row, error) { return b.rollback(ctx, mode, false) })
 	measure(RowRollbackHard, func() (Row, error) { return b.rollback(ctx, mode, true) })
 	measure(RowBig, func() (Row, error) { return b.big(ctx) })
+	if !b.opts.selected(RowZddSticky) {
+		return rows
+	}
 	if err := b.mode(ctx, testenv.Sticky); err != nil {
 		rows = append(rows, notMeasured(RowZddSticky, err))
 	} else {
