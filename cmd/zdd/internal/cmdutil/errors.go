@@ -3,12 +3,12 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
-	"github.com/saitodrom/zdd/deployer/config"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/outcome"
 )
 
@@ -45,6 +45,11 @@ func IsFlagError(err error) bool {
 // FlagErrorFunc is the root command's flag error handler: a usage error, with "did you mean"
 // for a mistyped flag.
 func FlagErrorFunc(cmd *cobra.Command, err error) error {
+	// On a command group, a word before the bad flag is a mistyped command (`zdd rollbak --yes`):
+	// that is the error to report, not the flag, which belongs to the command meant.
+	if args := cmd.Flags().Args(); cmd.HasAvailableSubCommands() && len(args) > 0 {
+		return NoArgs(cmd, args)
+	}
 	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
 	if !ok {
 		return UsageError(err, "")

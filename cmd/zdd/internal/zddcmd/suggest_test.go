@@ -18,6 +18,8 @@ func TestNewCommandsSuggest(t *testing.T) {
 		{[]string{"deplyo", "app.war"}, "did you mean `zdd deploy`?", "zdd <command>"},
 		{[]string{"promot"}, "did you mean `zdd promote`?", "zdd <command>"},
 		{[]string{"rollbak"}, "did you mean `zdd rollback`?", "zdd <command>"},
+		{[]string{"rollbak", "--yes"}, "did you mean `zdd rollback`?", "zdd <command>"},
+		{[]string{"deplyo", "--lock-wait", "1m", "app.war"}, "did you mean `zdd deploy`?", "zdd <command>"},
 		{[]string{"pln", "app.war"}, "did you mean `zdd plan`?", "zdd <command>"},
 		{[]string{"statsu"}, "did you mean `zdd status`?", "zdd <command>"},
 		{[]string{"drian"}, "did you mean `zdd drain`?", "zdd <command>"},
