@@ -248,4 +248,3 @@ func TestStepValidate(t *testing.T) {
 	assert.Error(t, Step{Route: &RouteStep{}, Deploy: &DeployStep{}}.Validate())
 	assert.NoError(t, Step{Route: &RouteStep{}}.Validate())
 }
-

@@ -36,7 +36,9 @@ func newFakeCluster(nodes []string, versions ...string) *fakeCluster {
 	return c
 }
 
-func (c *fakeCluster) record(format string, args ...any) { c.log = append(c.log, fmt.Sprintf(format, args...)) }
+func (c *fakeCluster) record(format string, args ...any) {
+	c.log = append(c.log, fmt.Sprintf(format, args...))
+}
 
 func (c *fakeCluster) fail(op string) error {
 	if err, ok := c.failNext[op]; ok {
@@ -191,4 +193,6 @@ func (p fakeProber) Health(_ context.Context, url string) (int, error) {
 
 func (p fakeProber) NewSession(context.Context, string) (string, error) { return "PROBE.n1", nil }
 
-func containsNode(url, node string) bool { return len(url) >= len(node) && fmt.Sprint(url)[7:7+len(node)] == node }
+func containsNode(url, node string) bool {
+	return len(url) >= len(node) && fmt.Sprint(url)[7:7+len(node)] == node
+}

@@ -274,4 +274,3 @@ func (e *Engine) drain(ctx context.Context, idx int, d *DrainStep, rel *Release)
 	}
 	return nil
 }
-

@@ -123,4 +123,3 @@ func FreeSpace(dir string, need int64) error {
 	}
 	return nil
 }
-
