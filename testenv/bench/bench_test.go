@@ -52,3 +52,15 @@ func TestTableMarksMissedTargetsAndReleaseFailures(t *testing.T) {
 	assert.Contains(t, out.String(), "| row | mode |")
 	assert.Contains(t, out.String(), "| "+RowZddRR+" | round-robin | 1000 | 0 | 2 | 7.50 | 3.00 |")
 }
+
+func TestCompareFloor(t *testing.T) {
+	rows := []Row{{Name: RowZddRR, Measured: true, Wall: 9}, {Name: RowFloorA, Measured: true, Wall: 5}}
+	compareFloor(&rows[0], 1, rows)
+	assert.InDelta(t, 1.8, rows[0].Figures["x_floor_a"], 1e-9)
+	require.Len(t, rows[0].Targets, 1)
+	assert.False(t, rows[0].Targets[0].Met, "1.8x is above 1.5x")
+	z := Row{Name: RowZddRR, Measured: true, Wall: 9}
+	compareFloor(&z, -1, rows)
+	assert.False(t, z.Targets[0].Met, "no floor: the target cannot be met")
+	assert.Contains(t, z.Note, "floor (a) not measured")
+}

@@ -63,14 +63,15 @@ func (b *bench) clusterRows(ctx context.Context) []Row {
 		mode = string(testenv.RoundRobin)
 	}
 	var rows []Row
-	measure := func(name string, fn func() (Row, error)) *Row {
+	// measure appends the row and returns its index (-1 when not selected or not measured).
+	measure := func(name string, fn func() (Row, error)) int {
 		if !b.opts.selected(name) {
-			return nil
+			return -1
 		}
 		b.opts.Log("measuring %s", name)
 		if err := b.clean(ctx); err != nil {
 			rows = append(rows, notMeasured(name, fmt.Errorf("clean: %w", err)))
-			return nil
+			return -1
 		}
 		row, err := fn()
 		if err != nil {
@@ -78,19 +79,17 @@ func (b *bench) clusterRows(ctx context.Context) []Row {
 		}
 		b.opts.Log("  %s", row.String())
 		rows = append(rows, row)
-		return &rows[len(rows)-1]
+		if !row.Measured {
+			return -1
+		}
+		return len(rows) - 1
 	}
 	measure(RowNaive, func() (Row, error) { return b.naive(ctx, mode) })
 	zdd := measure(RowZddRR, func() (Row, error) { return b.zddRelease(ctx, RowZddRR, mode) })
 	floorA := measure(RowFloorA, func() (Row, error) { return b.floorA(ctx, mode) })
 	measure(RowFloorB, func() (Row, error) { return b.floorB(ctx, mode) })
-	if zdd != nil && floorA != nil && zdd.Measured && floorA.Measured && floorA.Wall > 0 {
-		ratio := zdd.Wall / floorA.Wall
-		zdd.figure("x_floor_a", ratio)
-		zdd.Targets = append(zdd.Targets, target(fmt.Sprintf("wall <= %.1fx floor (a)", maxFloorRatio), ratio <= maxFloorRatio))
-	} else if zdd != nil && b.opts.selected(RowFloorA) {
-		zdd.Targets = append(zdd.Targets, target(fmt.Sprintf("wall <= %.1fx floor (a)", maxFloorRatio), false))
-		zdd.Note = "floor (a) not measured"
+	if zdd >= 0 && b.opts.selected(RowFloorA) {
+		compareFloor(&rows[zdd], floorA, rows)
 	}
 	measure(RowRollback, func() (Row, error) { return b.rollback(ctx, mode, false) })
 	measure(RowRollbackHard, func() (Row, error) { return b.rollback(ctx, mode, true) })
@@ -104,6 +103,20 @@ func (b *bench) clusterRows(ctx context.Context) []Row {
 		measure(RowZddSticky, func() (Row, error) { return b.zddRelease(ctx, RowZddSticky, string(testenv.Sticky)) })
 	}
 	return rows
+}
+
+// compareFloor sets zdd's wall time as a ratio of floor (a)'s (the row at index floorA, -1
+// when it was not measured) and its target.
+func compareFloor(zdd *Row, floorA int, rows []Row) {
+	goal := fmt.Sprintf("wall <= %.1fx floor (a)", maxFloorRatio)
+	if floorA < 0 || rows[floorA].Wall <= 0 {
+		zdd.Targets = append(zdd.Targets, target(goal, false))
+		zdd.Note += "; floor (a) not measured"
+		return
+	}
+	ratio := zdd.Wall / rows[floorA].Wall
+	zdd.figure("x_floor_a", ratio)
+	zdd.Targets = append(zdd.Targets, target(goal, ratio <= maxFloorRatio))
 }
 
 func (r *Row) figure(k string, v float64) {
