@@ -164,19 +164,27 @@ func (r *run) fail(ctx context.Context, i int, err error) error {
 	rel := r.rel
 	interrupted := ctx.Err() != nil
 	firstChange := r.firstChangingStep()
+	// A plan without route or deploy steps (`zdd drain`) only retires old versions: a failure
+	// there is handled like one after the final route.
+	drainOnly := firstChange == len(rel.Plan.Steps)
 	switch {
-	case i < firstChange && !errors.Is(err, outcome.ErrLocked):
+	case rel.Plan.Steps[i].Preflight != nil:
 		rel.Status = StatusFailed
 		_ = r.save()
 		if interrupted {
 			return outcome.Classify(outcome.ErrInterrupted, err)
 		}
 		return outcome.Classify(outcome.ErrPreflight, err)
-	case i < firstChange:
+	case i < firstChange && !drainOnly:
+		// Expand migrations: no node or route changed; the migrator classified its error
+		// (nothing applied: preflight; a failed statement: needs attention; locked).
 		rel.Status = StatusFailed
 		_ = r.save()
+		if interrupted {
+			return outcome.Classify(outcome.ErrInterrupted, err)
+		}
 		return err
-	case r.pastFinalRoute(i):
+	case drainOnly || r.pastFinalRoute(i):
 		rel.Status = StatusNeedsAttention
 		if interrupted {
 			rel.Status = StatusInterrupted

@@ -248,3 +248,32 @@ func TestStepValidate(t *testing.T) {
 	assert.Error(t, Step{Route: &RouteStep{}, Deploy: &DeployStep{}}.Validate())
 	assert.NoError(t, Step{Route: &RouteStep{}}.Validate())
 }
+
+func TestFailedDrainNeedsAttention(t *testing.T) {
+	c := newFakeCluster(three, "001", "002")
+	spec := testSpec(three)
+	e := newEngine(t, c, spec)
+	c.failNext["list n2"] = errors.New("n2 unreachable")
+	rel := &Release{Plan: Plan{App: "app", From: []string{"001"}, To: "002", Steps: DrainSteps(spec, []string{"001"})}}
+	err := e.Continue(context.Background(), rel)
+	require.ErrorIs(t, err, outcome.ErrNeedsAttention)
+	assert.Equal(t, 4, outcome.Code(err))
+}
+
+func TestFailedExpandMigrationKeepsItsClass(t *testing.T) {
+	c := newFakeCluster(three, "001")
+	spec := testSpec(three)
+	spec.Migrations = true
+	e := newEngine(t, c, spec)
+	e.Migrator = failingMigrator{outcome.Classify(outcome.ErrNeedsAttention, errors.New("0002_add.sql: Error 1064"))}
+	err := release(t, e, "002")
+	assert.Equal(t, 4, outcome.Code(err))
+	assert.Empty(t, c.log, "no node or route may change")
+}
+
+type failingMigrator struct{ err error }
+
+func (m failingMigrator) Pending(context.Context, string) ([]string, error) {
+	return []string{"x"}, nil
+}
+func (m failingMigrator) Up(context.Context, string) error { return m.err }

@@ -32,7 +32,7 @@ type ReleaseFlags struct {
 
 func addReleaseFlags(cmd *cobra.Command, rf *ReleaseFlags) {
 	cmd.Flags().StringVar(&rf.Version, "version", "", "the new version (default: the next after the highest deployed, zero-padded to app.version_width)")
-	cmd.Flags().BoolVar(&rf.NoDrain, "no-drain", false, "leave the old version deployed; `zdd drain` retires it later")
+	cmd.Flags().BoolVar(&rf.NoDrain, "no-drain", false, "leave the old version deployed (zdd drain retires it later)")
 	addOutputFlag(cmd, &rf.Output)
 }
 
