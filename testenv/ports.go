@@ -1,8 +1,12 @@
 package testenv
 
 import (
+	"context"
+	"time"
+
 	"bufio"
 	"fmt"
+	"github.com/saitodrom/zdd/deployer/wait"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,10 +15,17 @@ import (
 )
 
 // checkFree fails when addr (host:port) is already taken, naming the port and what holds it.
+// A socket whose process has just exited can linger for a moment: it waits up to 3 s for that.
 func checkFree(addr, forWhat string) error {
-	l, err := net.Listen("tcp", addr)
+	err := wait.Until(context.Background(), 100*time.Millisecond, 3*time.Second, addr+" to be free", func(context.Context) (bool, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return false, wait.Reason(err)
+		}
+		return true, l.Close()
+	})
 	if err == nil {
-		return l.Close()
+		return nil
 	}
 	_, portStr, _ := net.SplitHostPort(addr)
 	port, _ := strconv.Atoi(portStr)
