@@ -190,7 +190,7 @@ func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, 
 			add(Step{Pause: &PauseStep{Duration: spec.Pause}})
 		}
 		add(Step{Deploy: &DeployStep{Version: to, Nodes: b}})
-		add(Step{Gate: &GateStep{Version: to, Nodes: names, ProbeFrom: b[0]}})
+		add(Step{Gate: &GateStep{Version: to, Nodes: names, ProbeFrom: b[0], StateFrom: b}})
 	}
 	add(Step{Route: &RouteStep{In: names}})
 	if !spec.NoDrain {

@@ -16,7 +16,7 @@
 //	gate   A                      health page, clustered session manager, a probe session replicated
 //	route  in: A  out: B          one reload: A serves (new sessions get the new version), B leaves
 //	pause                         optional: stop here until `zdd promote`
-//	deploy B, gate A+B            the rest get the new version (sessions arrive by state transfer)
+//	deploy B, gate A+B            the rest get the new version; B must have received the sessions (state transfer)
 //	route  in: A+B                everyone back, with the configured weights
 //	drain                         wait for the old version's sessions to end, then undeploy it
 //	migrate contract              only once no node runs the old version

@@ -277,3 +277,20 @@ func (m failingMigrator) Pending(context.Context, string) ([]string, error) {
 	return []string{"x"}, nil
 }
 func (m failingMigrator) Up(context.Context, string) error { return m.err }
+
+func TestSecondBatchWithoutStateTransferRollsBack(t *testing.T) {
+	c := newFakeCluster(three, "001")
+	c.noState["n3"] = true
+	spec := testSpec(three)
+	spec.NoDrain = true
+	e := newEngine(t, c, spec)
+	err := release(t, e, "002")
+	require.ErrorIs(t, err, outcome.ErrRolledBack)
+	var g *GateError
+	require.ErrorAs(t, err, &g)
+	assert.Equal(t, "state-transfer", g.Check)
+	assert.Equal(t, "n3", g.Node)
+	for _, n := range three {
+		assert.Equal(t, []string{"001"}, c.versions(n))
+	}
+}

@@ -19,13 +19,14 @@ type fakeCluster struct {
 	log      []string
 	health   map[string]int  // node -> status of the health page (default 200)
 	plain    map[string]bool // node -> version deployed with a StandardManager
+	noState  map[string]bool // node -> the version started without a state transfer
 	failNext map[string]error
 	onDeploy func(node string)
 }
 
 func newFakeCluster(nodes []string, versions ...string) *fakeCluster {
 	c := &fakeCluster{apps: map[string]map[string]*tomcatmgr.App{}, states: map[string]lb.State{},
-		health: map[string]int{}, plain: map[string]bool{}, failNext: map[string]error{}}
+		health: map[string]int{}, plain: map[string]bool{}, noState: map[string]bool{}, failNext: map[string]error{}}
 	for _, n := range nodes {
 		c.apps[n] = map[string]*tomcatmgr.App{}
 		for _, v := range versions {
@@ -119,7 +120,8 @@ func (m fakeManager) SessionManager(_ context.Context, cx tomcatmgr.Context) (to
 	if m.c.plain[m.node] {
 		return tomcatmgr.SessionManager{ClassName: "org.apache.catalina.session.StandardManager"}, nil
 	}
-	return tomcatmgr.SessionManager{ClassName: "org.apache.catalina.ha.session.DeltaManager", Clustered: true}, nil
+	return tomcatmgr.SessionManager{ClassName: "org.apache.catalina.ha.session.DeltaManager", Clustered: true,
+		StateTransferred: !m.c.noState[m.node]}, nil
 }
 
 func (m fakeManager) HasSession(context.Context, tomcatmgr.Context, string) (bool, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +41,7 @@ func (g *GateError) Unwrap() error { return g.Err }
 func (e *Engine) gate(ctx context.Context, idx int, g *GateStep) error {
 	cx := e.app(g.Version)
 	for _, name := range g.Nodes {
-		if err := e.gateNode(ctx, name, cx); err != nil {
+		if err := e.gateNode(ctx, name, cx, slices.Contains(g.StateFrom, name)); err != nil {
 			e.gateEvent(idx, name, false, err.Error())
 			return err
 		}
@@ -60,7 +61,7 @@ func (e *Engine) gateEvent(idx int, node string, ok bool, msg string) {
 	e.emit(Event{Type: EventGate, Step: idx, Kind: "gate", Node: node, Passed: &ok, Message: msg})
 }
 
-func (e *Engine) gateNode(ctx context.Context, name string, cx tomcatmgr.Context) error {
+func (e *Engine) gateNode(ctx context.Context, name string, cx tomcatmgr.Context, needState bool) error {
 	m := e.Managers[name]
 	apps, err := m.List(ctx)
 	if err != nil {
@@ -89,6 +90,11 @@ func (e *Engine) gateNode(ctx context.Context, name string, cx tomcatmgr.Context
 	if !sm.Clustered {
 		return &GateError{Check: "clustered", Node: name, Err: fmt.Errorf("%s uses %s, which does not replicate sessions", cx.Name(), sm.ClassName),
 			Hint: "the WAR's web.xml needs <distributable/>, and no <Manager> may be configured for the context"}
+	}
+	if needState && (!sm.StateTransferred || sm.NoContextManagerReceived) {
+		return &GateError{Check: "state-transfer", Node: name,
+			Err:  fmt.Errorf("%s started without the sessions of the nodes already serving it (stateTransferred=%t, noContextManagerReceived=%t)", cx.Name(), sm.StateTransferred, sm.NoContextManagerReceived),
+			Hint: "DeltaManager asks the oldest cluster member for the sessions; put the oldest nodes in the canary batch (the first nodes of the configuration)"}
 	}
 	return nil
 }

@@ -53,6 +53,10 @@ type GateStep struct {
 	Version   string   `json:"version"`
 	Nodes     []string `json:"nodes"`
 	ProbeFrom string   `json:"probe_from"`
+	// StateFrom are the nodes that got the version after others served it: their session
+	// manager must have received the sessions from a peer at start (DeltaManager's state
+	// transfer); one that asked a peer without the version starts empty and would lose them.
+	StateFrom []string `json:"state_from,omitempty"`
 }
 
 // PauseStep waits Duration, or stops the release (exit 7) until `zdd promote` when UntilPromote.
