@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -177,9 +178,17 @@ func (b *Balancer) Verify(ctx context.Context, states map[string]lb.State) error
 
 // verifyHost checks one host: its file holds the states and Nginx has loaded it.
 func (b *Balancer) verifyHost(ctx context.Context, h Host, addrs map[string]lb.State) error {
-	f, err := b.read(ctx, h)
+	out, err := h.Runner.Run(ctx, verifyCmd(h), nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("nginx: verify on %s: cannot read nginx processes and %s: %w", h.Name, h.UpstreamFile, err)
+	}
+	procs, src, ok := strings.Cut(string(out), verifyMarker+"\n")
+	if !ok {
+		return fmt.Errorf("nginx: verify on %s: unexpected output %q", h.Name, out)
+	}
+	f, err := Parse([]byte(src))
+	if err != nil {
+		return fmt.Errorf("nginx: %s on %s: %w", h.UpstreamFile, h.Name, err)
 	}
 	got, err := f.States(b.opts.Upstreams)
 	if err != nil {
@@ -195,5 +204,5 @@ func (b *Balancer) verifyHost(ctx context.Context, h Host, addrs map[string]lb.S
 			return fmt.Errorf("nginx: verify on %s: %w: server %s is %v, want %v", h.Name, lb.ErrNotLive, a, g, want)
 		}
 	}
-	return b.checkLoaded(ctx, h)
+	return checkLoaded(h, procs)
 }

@@ -184,17 +184,20 @@ func TestStatesAndVerify(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]lb.State{"n1": {Weight: 1, Down: true}, "n2": {Weight: 4}}, st)
 
-	loaded := regexp.MustCompile(`^p=\$\(cat -- /run/nginx.pid\) && kill -0 "\$p" && stat -c %Y -- /etc/nginx/upstreams.conf && date \+%s && ps -o etimes= --ppid "\$p"$`)
-	lb1.Expect(readCall(newConf), remotetest.Call{Match: loaded, Stdout: "1000\n1010\n  40\n   9\n"})
-	lb2.Expect(readCall(newConf), remotetest.Call{Match: loaded, Stdout: "1000\n1010\n  40\n  12\n"})
+	loaded := regexp.MustCompile(`^p=\$\(cat -- /run/nginx.pid\) && kill -0 "\$p" && stat -c %Y -- /etc/nginx/upstreams.conf && date \+%s && ps -o etimes= --ppid "\$p" && echo --zdd-upstream-file-- && cat -- /etc/nginx/upstreams.conf$`)
+	verify := func(procs, conf string) remotetest.Call {
+		return remotetest.Call{Match: loaded, Stdout: procs + "--zdd-upstream-file--\n" + conf}
+	}
+	lb1.Expect(verify("1000\n1010\n  40\n   9\n", newConf))
+	lb2.Expect(verify("1000\n1010\n  40\n  12\n", newConf))
 	err = b.Verify(context.Background(), testChange)
 	require.ErrorIs(t, err, lb.ErrNotLive)
 	assert.ErrorContains(t, err, "lb2")
 	assert.ErrorContains(t, err, "not reloaded")
 
 	// Hosts are verified at once: lb2 is read (and passes) while lb1 fails.
-	lb1.Expect(readCall(oldConf))
-	lb2.Expect(readCall(newConf), remotetest.Call{Match: loaded, Stdout: "1000\n1010\n  40\n   9\n"})
+	lb1.Expect(verify("1000\n1010\n  40\n   9\n", oldConf))
+	lb2.Expect(verify("1000\n1010\n  40\n   9\n", newConf))
 	err = b.Verify(context.Background(), testChange)
 	require.ErrorIs(t, err, lb.ErrNotLive)
 	assert.ErrorContains(t, err, "server 127.0.0.1:18081 is weight=1, want weight=0 down")

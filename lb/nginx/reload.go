@@ -11,6 +11,11 @@ import (
 	"github.com/saitodrom/zdd/lb/remote"
 )
 
+// OldWorkerGrace bounds the wait, after a reload, for the old workers to exit. Until they
+// have, a client may still be served by the old configuration on a connection it opened
+// before; a long-lived connection (a download, a websocket) can keep an old worker longer.
+const OldWorkerGrace = 2 * time.Second
+
 // reloadScript runs the reload command on the host and waits there, polling, until the master
 // has started a worker that did not exist before: the sign that the new configuration was
 // applied (a master that keeps its old workers rejected it). It is one remote command, so a
@@ -18,6 +23,8 @@ import (
 // "reload-failed"; the lines after it are [emerg]/[alert]/[crit] lines the reload logged.
 func reloadScript(h Host, timeout, poll time.Duration) string {
 	tries := max(1, int(timeout/poll))
+	graceTries := max(1, int(OldWorkerGrace/poll))
+	pollS := strconv.FormatFloat(poll.Seconds(), 'f', 3, 64)
 	logSize, logErrs := `off=0`, `:`
 	if h.ErrorLog != "" {
 		q := remote.Quote(h.ErrorLog)
@@ -31,12 +38,22 @@ if ! out=$( { %s; } 2>&1 ); then echo reload-failed; echo "$out" | tail -n 5; ex
 i=0
 while [ "$i" -lt %d ]; do
   for w in $(ps -o pid= --ppid "$p"); do
-    case "$before" in *" $w "*) ;; *) echo new; %s; exit 0;; esac
+    case "$before" in *" $w "*) ;; *) new=1;; esac
   done
+  if [ -n "${new:-}" ]; then
+    # The old workers close their listening sockets and idle connections, finish what they
+    # serve and exit: wait for that (up to %d polls; a long-lived connection may keep one).
+    j=0
+    while [ "$j" -lt %d ]; do
+      old=""; for w in $before; do kill -0 "$w" 2>/dev/null && old=1; done
+      [ -z "$old" ] && break
+      sleep %s; j=$((j+1))
+    done
+    echo new; %s; exit 0
+  fi
   sleep %s; i=$((i+1))
 done
-echo timeout; %s`, remote.Quote(h.PidFile), logSize, h.ReloadCommand, tries, logErrs,
-		strconv.FormatFloat(poll.Seconds(), 'f', 3, 64), logErrs)
+echo timeout; %s`, remote.Quote(h.PidFile), logSize, h.ReloadCommand, tries, graceTries, graceTries, pollS, logErrs, pollS, logErrs)
 }
 
 // reload reloads Nginx on h and confirms that the new configuration took effect.
@@ -69,18 +86,25 @@ func (b *Balancer) reload(ctx context.Context, h Host) error {
 	return fmt.Errorf("reload on %s: unexpected output %q", h.Name, out)
 }
 
-// checkLoaded confirms that the youngest worker started no earlier than the
-// upstream file was last written (one-second resolution): the file is live.
-func (b *Balancer) checkLoaded(ctx context.Context, h Host) error {
-	cmd := `p=$(cat -- ` + remote.Quote(h.PidFile) + `) && kill -0 "$p" && stat -c %Y -- ` +
-		remote.Quote(h.UpstreamFile) + ` && date +%s && ps -o etimes= --ppid "$p"`
-	out, err := h.Runner.Run(ctx, cmd, nil)
-	if err != nil {
-		return fmt.Errorf("nginx: verify on %s: cannot read nginx processes: %w", h.Name, err)
-	}
-	f := strings.Fields(string(out))
+// verifyMarker separates the two parts of verifyCmd's output.
+const verifyMarker = "--zdd-upstream-file--"
+
+// verifyCmd prints, in one round trip, the upstream file's mtime, the time, the age of each
+// worker of the master, then verifyMarker and the upstream file.
+func verifyCmd(h Host) string {
+	return `p=$(cat -- ` + remote.Quote(h.PidFile) + `) && kill -0 "$p" && stat -c %Y -- ` +
+		remote.Quote(h.UpstreamFile) + ` && date +%s && ps -o etimes= --ppid "$p" && echo ` + verifyMarker +
+		` && cat -- ` + remote.Quote(h.UpstreamFile)
+}
+
+// checkLoaded confirms from the first part of verifyCmd's output that the youngest worker
+// started no earlier than the upstream file was last written (one-second resolution): the
+// file is live.
+func checkLoaded(h Host, out string) error {
+	f := strings.Fields(out)
 	nums := make([]int64, len(f))
 	for i, s := range f {
+		var err error
 		if nums[i], err = strconv.ParseInt(s, 10, 64); err != nil || len(f) < 3 {
 			return fmt.Errorf("nginx: verify on %s: unexpected output %q", h.Name, out)
 		}
