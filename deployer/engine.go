@@ -37,7 +37,19 @@ type Engine struct {
 	// Store, when set, keeps each released WAR: Start copies the plan's WAR in (and deploys the
 	// stored copy), and applies the store's retention after the release.
 	Store *Store
+	// Watch, when not nil, delivers the first failure that synthetic users saw during the
+	// release (a failed request or a lost session, see `zdd deploy --watch`): the engine stops
+	// the current step and rolls back as after a failed gate (exit 3).
+	Watch <-chan error
 }
+
+// WatchError is a failure seen by the synthetic users of Engine.Watch.
+type WatchError struct{ Err error }
+
+func (w *WatchError) Error() string { return "watch: " + w.Err.Error() }
+
+// Unwrap returns the failure.
+func (w *WatchError) Unwrap() error { return w.Err }
 
 // run is the state of one execution of a plan.
 type run struct {
@@ -95,6 +107,19 @@ func (e *Engine) Continue(ctx context.Context, rel *Release) error {
 		rel.Steps = append(rel.Steps, StepRecord{Step: rel.Plan.Steps[len(rel.Steps)].String()})
 	}
 	r := &run{e: e, rel: rel, start: time.Now()}
+	if e.Watch != nil {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		go func() {
+			select {
+			case err := <-e.Watch:
+				e.emit(Event{Type: EventWarning, Message: "watch: " + err.Error()})
+				cancel(&WatchError{Err: err})
+			case <-ctx.Done():
+			}
+		}()
+	}
 	err := r.steps(ctx)
 	e.finish(r, err)
 	return err
@@ -163,6 +188,11 @@ func (e *Engine) canaryNodes(rel *Release) []string {
 func (r *run) fail(ctx context.Context, i int, err error) error {
 	rel := r.rel
 	interrupted := ctx.Err() != nil
+	var watched *WatchError
+	if errors.As(context.Cause(ctx), &watched) {
+		// The watcher's users failed: a failed gate, not an interruption.
+		interrupted, err = false, watched
+	}
 	firstChange := r.firstChangingStep()
 	// A plan without route or deploy steps (`zdd drain`) only retires old versions: a failure
 	// there is handled like one after the final route.

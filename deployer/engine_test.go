@@ -294,3 +294,27 @@ func TestSecondBatchWithoutStateTransferRollsBack(t *testing.T) {
 		assert.Equal(t, []string{"001"}, c.versions(n))
 	}
 }
+
+func TestWatchFailureRollsBackLikeAGate(t *testing.T) {
+	c := newFakeCluster(three, "001")
+	spec := testSpec(three)
+	spec.NoDrain = true
+	e := newEngine(t, c, spec)
+	watch := make(chan error, 1)
+	e.Watch = watch
+	c.onDeploy = func(node string) {
+		if node == "n2" {
+			watch <- errors.New("session lost at 1.2s")
+		}
+	}
+	err := release(t, e, "002")
+	require.ErrorIs(t, err, outcome.ErrRolledBack)
+	assert.Equal(t, 3, outcome.Code(err))
+	var we *WatchError
+	require.ErrorAs(t, err, &we)
+	assert.ErrorContains(t, err, "session lost")
+	for _, n := range three {
+		assert.Equal(t, []string{"001"}, c.versions(n))
+		assert.False(t, c.states[n].Down)
+	}
+}

@@ -2,12 +2,14 @@ package releasecmd
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/testenv/load"
 )
 
 // DeployOptions are the inputs of `zdd deploy`.
@@ -16,6 +18,9 @@ type DeployOptions struct {
 	ReleaseFlags
 	// Timeout bounds the whole release; its expiry is handled like Ctrl-C (exit 130). Zero: none.
 	Timeout time.Duration
+	// Watch are public URLs that a few synthetic session-keeping users request during the
+	// release; a failed request or a lost session fails the release like a gate (rolled back).
+	Watch []string
 }
 
 // NewCmdDeploy returns `zdd deploy APP.war`. runF, if not nil, replaces the logic (tests).
@@ -46,6 +51,7 @@ A failed gate rolls the whole fleet back (exit 3). See ` + "`zdd plan`" + ` for 
 	}
 	addReleaseFlags(cmd, &opts.ReleaseFlags)
 	addLockWaitFlag(cmd)
+	cmd.Flags().StringArrayVar(&opts.Watch, "watch", nil, "a public URL (a page that keeps a session) that a few synthetic users request during the release; a failed request or lost session rolls it back (repeatable)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "bound the whole release; at expiry zdd stops as on Ctrl-C (routing safe, exit 130)")
 	return cmd
 }
@@ -108,5 +114,27 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 	if plan, err = buildPlan(runCtx, e, opts.Version, war); err != nil {
 		return err
 	}
+	if len(opts.Watch) > 0 {
+		w := load.Watch(runCtx, load.WatchOptions{URLs: opts.Watch})
+		defer w.Stop()
+		e.Watch = watchErrors(runCtx, w)
+	}
 	return e.Start(runCtx, plan, held.Lease())
+}
+
+// watchErrors turns the watcher's first failure into the engine's Watch error.
+func watchErrors(ctx context.Context, w *load.Watcher) <-chan error {
+	ch := make(chan error, 1)
+	go func() {
+		select {
+		case f := <-w.Failed():
+			what := "request failed"
+			if f.Lost {
+				what = "session lost"
+			}
+			ch <- fmt.Errorf("%s at %s: %s", what, f.At.Round(time.Millisecond), f.What)
+		case <-ctx.Done():
+		}
+	}()
+	return ch
 }

@@ -69,7 +69,7 @@ func (m *fakeManager) Undeploy(ctx context.Context, cx tomcatmgr.Context) error 
 }
 
 func (m *fakeManager) SessionManager(context.Context, tomcatmgr.Context) (tomcatmgr.SessionManager, error) {
-	return tomcatmgr.SessionManager{ClassName: "org.apache.catalina.ha.session.DeltaManager", Clustered: true}, nil
+	return tomcatmgr.SessionManager{ClassName: "org.apache.catalina.ha.session.DeltaManager", Clustered: true, StateTransferred: true}, nil
 }
 
 func (m *fakeManager) HasSession(context.Context, tomcatmgr.Context, string) (bool, error) {
