@@ -47,6 +47,8 @@ func DeploySample(t testing.TB, env *testenv.Env, opts testenv.WAROptions) {
 		}
 	})
 	for _, n := range env.Nodes {
+		// A version left by an earlier run (e.g. `make demo`) would make the deploy fail.
+		ManagerCall(t, env, n, http.MethodGet, "undeploy?"+q, nil)
 		if out := ManagerCall(t, env, n, http.MethodPut, "deploy?"+q, war.Bytes()); !strings.HasPrefix(out, "OK - ") {
 			t.Fatalf("deploy %s on %s: %s", q, n.Name, out)
 		}
