@@ -25,6 +25,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/lb"
 )
 
 // Deps are what the commands take from the factory.
@@ -37,9 +38,42 @@ type Deps struct {
 	Who deployer.Lease
 	// Output is "text" or "json".
 	Output string
+	// Dial connects to the cluster (Dial in production, fakes in tests).
+	Dial DialFunc
 }
 
-func newDeps(f *cmdutil.Factory) Deps { return Deps{IO: f.IOStreams, Config: f.Config, Output: "text"} }
+// Cluster is what the incident commands use of the cluster. Dial builds it from the
+// configuration; tests build it from fakes.
+type Cluster struct {
+	// Spec is the engine's view of the configuration.
+	Spec *deployer.Spec
+	// Managers maps each node name to its Tomcat Manager.
+	Managers map[string]deployer.Manager
+	// Router is the load-balancer pair.
+	Router lb.Balancer
+	// Prober reaches the nodes' applications directly, for the gates.
+	Prober deployer.Prober
+	// Close releases the connections; nil means nothing to close.
+	Close func() error
+}
+
+// DialFunc connects to the cluster described by cfg.
+type DialFunc func(ctx context.Context, cfg *config.Config) (*Cluster, error)
+
+// Dial connects with connect.Dial (Manager clients, the load-balancer hosts over SSH with
+// their host keys verified, the SSH agent at $SSH_AUTH_SOCK when ssh.agent is on).
+func Dial(ctx context.Context, cfg *config.Config) (*Cluster, error) {
+	c, err := connect.Dial(ctx, cfg, connect.Options{AgentSocket: os.Getenv("SSH_AUTH_SOCK")})
+	if err != nil {
+		return nil, err
+	}
+	return &Cluster{Spec: c.Spec, Managers: c.Managers, Router: c.Router,
+		Prober: deployer.NewHTTPProber(cfg.Tomcat.RequestTimeout), Close: c.Close}, nil
+}
+
+func newDeps(f *cmdutil.Factory) Deps {
+	return Deps{IO: f.IOStreams, Config: f.Config, Output: "text", Dial: Dial}
+}
 
 func addOutputFlag(cmd *cobra.Command, p *string) {
 	cmd.Flags().StringVarP(p, "output", "o", "text", "output format: text or json (one JSON object per line on stdout)")
@@ -74,15 +108,19 @@ func (d *Deps) sink() deployer.Sink {
 
 // engine connects to the cluster and returns the engine on it, journaling to state.dir.
 func (d *Deps) engine(ctx context.Context, cfg *config.Config, sink deployer.Sink) (*deployer.Engine, func(), error) {
-	c, err := connect.Dial(ctx, cfg, connect.Options{AgentSocket: os.Getenv("SSH_AUTH_SOCK")})
+	c, err := d.Dial(ctx, cfg)
 	if err != nil {
 		return nil, nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
 			"nothing was changed; check the lb and ssh sections of the configuration (`zdd config validate`)")
 	}
-	e := &deployer.Engine{Spec: c.Spec, Managers: c.Managers, Router: c.Router,
-		Prober: deployer.NewHTTPProber(cfg.Tomcat.RequestTimeout), Journal: &deployer.Journal{Dir: cfg.State.Dir},
-		Sink: sink, Store: deployer.NewStore(cfg.State.Dir)}
-	return e, func() { _ = c.Close() }, nil
+	e := &deployer.Engine{Spec: c.Spec, Managers: c.Managers, Router: c.Router, Prober: c.Prober,
+		Journal: &deployer.Journal{Dir: cfg.State.Dir}, Sink: sink, Store: deployer.NewStore(cfg.State.Dir)}
+	closeFn := func() {
+		if c.Close != nil {
+			_ = c.Close()
+		}
+	}
+	return e, closeFn, nil
 }
 
 // summarySink remembers the last summary while forwarding events, for the result line.
