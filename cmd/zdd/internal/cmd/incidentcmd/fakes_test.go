@@ -42,7 +42,9 @@ func newFakeCluster(nodes []string, versions ...string) *fakeCluster {
 	return c
 }
 
-func (c *fakeCluster) record(format string, args ...any) { c.log = append(c.log, fmt.Sprintf(format, args...)) }
+func (c *fakeCluster) record(format string, args ...any) {
+	c.log = append(c.log, fmt.Sprintf(format, args...))
+}
 
 // versions returns the versions on node, sorted.
 func (c *fakeCluster) versions(node string) []string {
@@ -135,7 +137,9 @@ func (m fakeManager) SessionManager(context.Context, tomcatmgr.Context) (tomcatm
 	return tomcatmgr.SessionManager{ClassName: "org.apache.catalina.ha.session.DeltaManager", Clustered: true, StateTransferred: true}, nil
 }
 
-func (m fakeManager) HasSession(context.Context, tomcatmgr.Context, string) (bool, error) { return true, nil }
+func (m fakeManager) HasSession(context.Context, tomcatmgr.Context, string) (bool, error) {
+	return true, nil
+}
 
 func (m fakeManager) ExpireSession(context.Context, tomcatmgr.Context, string) error { return nil }
 
