@@ -42,11 +42,16 @@ func initDB(ctx context.Context, dir string, s DBServer) error {
 	if _, err := os.Stat(filepath.Join(d, "data", "mysql")); err == nil {
 		return nil
 	}
-	if err := os.MkdirAll(d, 0o755); err != nil {
+	tmp := filepath.Join(d, "tmp")
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
-	out, err := exec.CommandContext(ctx, mariadbSetup, "--no-defaults", "--datadir="+filepath.Join(d, "data"),
-		"--user=root", "--auth-root-authentication-method=socket", "--skip-test-db").CombinedOutput()
+	cmd := exec.CommandContext(ctx, mariadbSetup, "--no-defaults", "--datadir="+filepath.Join(d, "data"),
+		"--user=root", "--auth-root-authentication-method=socket", "--skip-test-db")
+	// Each server its own temporary directory: two bootstraps sharing /tmp collide on their
+	// temporary tables ("Could not remove temporary table", then "Unknown table").
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		_ = os.RemoveAll(filepath.Join(d, "data"))
 		return fmt.Errorf("testenv: mariadb-install-db for %s: %v\n%s", s.Name, err, out)
@@ -66,7 +71,7 @@ func startDB(dir string, s DBServer) error {
 	d := filepath.Join(dir, s.Name)
 	port := strings.TrimPrefix(s.Addr, "127.0.0.1:")
 	argv := []string{mariadbdBin, "--no-defaults", "--datadir=" + filepath.Join(d, "data"), "--socket=" + s.Socket,
-		"--port=" + port, "--bind-address=127.0.0.1", "--user=root", "--skip-name-resolve",
+		"--port=" + port, "--bind-address=127.0.0.1", "--user=root", "--skip-name-resolve", "--tmpdir=" + filepath.Join(d, "tmp"),
 		"--pid-file=" + filepath.Join(d, "mariadbd.pid"), "--log-error=" + filepath.Join(d, "error.log"),
 		fmt.Sprintf("--server-id=%d", s.ServerID), "--log-bin=" + filepath.Join(d, "data", "binlog"),
 		"--binlog-format=ROW", "--log-slave-updates", "--innodb-buffer-pool-size=32M", "--performance-schema=OFF",
