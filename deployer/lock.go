@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
@@ -129,10 +130,14 @@ func (l *Locker) tryCreate(me Lease) (bool, *Lease, error) {
 
 // Held is a lease this process holds; it is renewed until Release.
 type Held struct {
-	l     *Locker
-	lease Lease
-	done  chan struct{}
-	lost  chan struct{}
+	l    *Locker
+	done chan struct{}
+	lost chan struct{}
+	// mu orders renewals and Release: a renewal must never write the lease back after
+	// Release removed it.
+	mu       sync.Mutex
+	lease    Lease
+	released bool
 }
 
 // Lost is closed when the lease was taken from this process (by `zdd rollback` or
@@ -140,7 +145,11 @@ type Held struct {
 func (h *Held) Lost() <-chan struct{} { return h.lost }
 
 // Lease returns the lease as held.
-func (h *Held) Lease() Lease { return h.lease }
+func (h *Held) Lease() Lease {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lease
+}
 
 func (h *Held) renew() {
 	t := time.NewTicker(h.l.ttl() / 3)
@@ -150,29 +159,44 @@ func (h *Held) renew() {
 		case <-h.done:
 			return
 		case <-t.C:
-			cur, err := h.l.Read()
-			if err == nil && (cur == nil || cur.Token != h.lease.Token) {
-				close(h.lost) // taken over (zdd rollback, or lock release --force): stop renewing
+			if !h.renewOnce() {
 				return
 			}
-			if err != nil {
-				continue // unreadable for now (shared storage hiccup): try again at the next tick
-			}
-			h.lease.Expires = time.Now().UTC().Add(h.l.ttl())
-			b, _ := json.MarshalIndent(h.lease, "", "  ")
-			_ = writeAtomic(h.l.path(), b)
 		}
 	}
 }
 
+// renewOnce extends the lease; it returns false when renewing must stop (released, or taken
+// over: then Lost is closed).
+func (h *Held) renewOnce() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.released {
+		return false
+	}
+	cur, err := h.l.Read()
+	if err == nil && (cur == nil || cur.Token != h.lease.Token) {
+		close(h.lost) // taken over (zdd rollback, or lock release --force): stop renewing
+		return false
+	}
+	if err != nil {
+		return true // unreadable for now (shared storage hiccup): try again at the next tick
+	}
+	h.lease.Expires = time.Now().UTC().Add(h.l.ttl())
+	b, _ := json.MarshalIndent(h.lease, "", "  ")
+	_ = writeAtomic(h.l.path(), b)
+	return true
+}
+
 // Release stops renewing and removes the lease if it is still ours.
 func (h *Held) Release() error {
-	select {
-	case <-h.done:
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.released {
 		return nil
-	default:
-		close(h.done)
 	}
+	h.released = true
+	close(h.done)
 	cur, err := h.l.Read()
 	if err != nil || cur == nil || cur.Token != h.lease.Token {
 		return err
