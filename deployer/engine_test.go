@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
 )
 
@@ -33,11 +34,11 @@ func testWAR(t *testing.T) WARInfo {
 	return WARInfo{Path: p, SHA256: "abc", Size: int64(len(minimalWAR))}
 }
 
-func newEngine(t *testing.T, c *fakeCluster, spec *Spec) *Engine {
-	e := &Engine{Spec: spec, Managers: map[string]Manager{}, Router: fakeRouter{c}, Prober: fakeProber{c},
+func newEngine(t *testing.T, c *deployertest.Cluster, spec *Spec) *Engine {
+	e := &Engine{Spec: spec, Managers: map[string]Manager{}, Router: c.Router(), Prober: c.Prober(),
 		Journal: &Journal{Dir: t.TempDir()}}
 	for _, n := range spec.Nodes {
-		e.Managers[n.Name] = fakeManager{c, n.Name}
+		e.Managers[n.Name] = c.Manager(n.Name)
 	}
 	return e
 }
@@ -51,7 +52,7 @@ func release(t *testing.T, e *Engine, to string) error {
 }
 
 func TestReleaseMovesBatchesOutOfRotation(t *testing.T) {
-	c := newFakeCluster(three, "001")
+	c := deployertest.New(three, "001")
 	spec := testSpec(three)
 	spec.NoDrain = true
 	e := newEngine(t, c, spec)
@@ -62,9 +63,9 @@ func TestReleaseMovesBatchesOutOfRotation(t *testing.T) {
 		"route in:[n1 n2] out:[n3]",
 		"deploy n3 002",
 		"route in:[n1 n2 n3] out:[]",
-	}, c.log)
+	}, c.Changes())
 	for _, n := range three {
-		assert.Equal(t, []string{"001", "002"}, c.versions(n))
+		assert.Equal(t, []string{"001", "002"}, c.Versions(n))
 	}
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
@@ -75,8 +76,8 @@ func TestReleaseMovesBatchesOutOfRotation(t *testing.T) {
 }
 
 func TestFailedHealthGateRollsBack(t *testing.T) {
-	c := newFakeCluster(three, "001")
-	c.health["n2"] = 500
+	c := deployertest.New(three, "001")
+	c.Health["n2"] = 500
 	spec := testSpec(three)
 	spec.NoDrain = true
 	e := newEngine(t, c, spec)
@@ -88,24 +89,24 @@ func TestFailedHealthGateRollsBack(t *testing.T) {
 	assert.Equal(t, "health", g.Check)
 	assert.Equal(t, "n2", g.Node)
 	for _, n := range three {
-		assert.Equal(t, []string{"001"}, c.versions(n), "node %s", n)
-		assert.False(t, c.states[n].Down, "node %s must be in rotation", n)
+		assert.Equal(t, []string{"001"}, c.Versions(n), "node %s", n)
+		assert.False(t, c.State(n).Down, "node %s must be in rotation", n)
 	}
 	// The canary batch stays out of rotation until 002 is gone from it.
-	assert.Equal(t, []string{"route in:[n3] out:[n1 n2]", "undeploy n1 002", "undeploy n2 002", "route in:[n1 n2 n3] out:[]"}, c.log[3:])
+	assert.Equal(t, []string{"route in:[n3] out:[n1 n2]", "undeploy n1 002", "undeploy n2 002", "route in:[n1 n2 n3] out:[]"}, c.Changes()[3:])
 }
 
 func TestFailedGateAfterSwitchRollsBackEveryNode(t *testing.T) {
-	c := newFakeCluster(three, "001")
-	c.plain["n3"] = true // the second batch's session manager is not clustered
+	c := deployertest.New(three, "001")
+	c.Plain["n3"] = true // the second batch's session manager is not clustered
 	spec := testSpec(three)
 	spec.NoDrain = true
 	e := newEngine(t, c, spec)
 	err := release(t, e, "002")
 	require.ErrorIs(t, err, outcome.ErrRolledBack)
 	for _, n := range three {
-		assert.Equal(t, []string{"001"}, c.versions(n), "node %s", n)
-		assert.False(t, c.states[n].Down)
+		assert.Equal(t, []string{"001"}, c.Versions(n), "node %s", n)
+		assert.False(t, c.State(n).Down)
 	}
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
@@ -114,28 +115,28 @@ func TestFailedGateAfterSwitchRollsBackEveryNode(t *testing.T) {
 }
 
 func TestPauseAndContinue(t *testing.T) {
-	c := newFakeCluster(three, "001")
+	c := deployertest.New(three, "001")
 	spec := testSpec(three)
 	spec.NoDrain, spec.PauseAfterCanary = true, true
 	e := newEngine(t, c, spec)
 	err := release(t, e, "002")
 	require.ErrorIs(t, err, outcome.ErrPaused)
 	assert.Equal(t, 7, outcome.Code(err))
-	assert.Equal(t, []string{"001"}, c.versions("n3"), "the second batch waits")
+	assert.Equal(t, []string{"001"}, c.Versions("n3"), "the second batch waits")
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
 	require.Equal(t, StatusPaused, rel.Status)
 	require.NoError(t, e.Continue(context.Background(), rel))
-	assert.Equal(t, []string{"001", "002"}, c.versions("n3"))
+	assert.Equal(t, []string{"001", "002"}, c.Versions("n3"))
 }
 
 func TestInterruptDuringDeployRollsBack(t *testing.T) {
-	c := newFakeCluster(three, "001")
+	c := deployertest.New(three, "001")
 	spec := testSpec(three)
 	spec.NoDrain = true
 	e := newEngine(t, c, spec)
 	ctx, cancel := context.WithCancel(context.Background())
-	c.onDeploy = func(node string) {
+	c.OnDeploy = func(node string) {
 		if node == "n2" {
 			cancel()
 		}
@@ -148,37 +149,37 @@ func TestInterruptDuringDeployRollsBack(t *testing.T) {
 	require.ErrorIs(t, err, outcome.ErrInterrupted)
 	assert.Equal(t, 130, outcome.Code(err))
 	for _, n := range three {
-		assert.Equal(t, []string{"001"}, c.versions(n))
-		assert.False(t, c.states[n].Down)
+		assert.Equal(t, []string{"001"}, c.Versions(n))
+		assert.False(t, c.State(n).Down)
 	}
 }
 
 func TestPreflightFailureChangesNothing(t *testing.T) {
-	c := newFakeCluster(three, "001")
-	c.failNext["list n3"] = nil
+	c := deployertest.New(three, "001")
+	c.FailNext["list n3"] = nil
 	e := newEngine(t, c, testSpec(three))
 	e.Preflight = func(context.Context) error { return errors.New("lb2: nginx -t failed") }
 	err := release(t, e, "002")
 	require.ErrorIs(t, err, outcome.ErrPreflight)
 	assert.Equal(t, 1, outcome.Code(err))
 	assert.ErrorContains(t, err, "nginx -t failed")
-	assert.Empty(t, c.log, "nothing may change")
+	assert.Empty(t, c.Changes(), "nothing may change")
 }
 
 func TestRouteFailureOnFirstStepRestoresRouting(t *testing.T) {
-	c := newFakeCluster(three, "001")
-	c.failNext["apply"] = errors.New("lb1 unreachable")
+	c := deployertest.New(three, "001")
+	c.FailNext["apply"] = errors.New("lb1 unreachable")
 	e := newEngine(t, c, testSpec(three))
 	err := release(t, e, "002")
 	require.ErrorIs(t, err, outcome.ErrRolledBack)
-	assert.Equal(t, []string{"route in:[n1 n2 n3] out:[]"}, c.log)
+	assert.Equal(t, []string{"route in:[n1 n2 n3] out:[]"}, c.Changes())
 }
 
 func TestDrainExpiresAtDeadlineOnlyWhenAsked(t *testing.T) {
 	for _, expire := range []bool{false, true} {
-		c := newFakeCluster(three, "001", "002")
+		c := deployertest.New(three, "001", "002")
 		for _, n := range three {
-			c.apps[n]["001"].Sessions = 4
+			c.Apps[n]["001"].Sessions = 4
 		}
 		spec := testSpec(three)
 		spec.ExpireAtDrainDeadline = expire
@@ -186,10 +187,10 @@ func TestDrainExpiresAtDeadlineOnlyWhenAsked(t *testing.T) {
 		rel := &Release{Plan: Plan{App: "app", From: []string{"001"}, To: "002", Steps: DrainSteps(spec, []string{"001"})}, Steps: make([]StepRecord, 2)}
 		require.NoError(t, e.Continue(context.Background(), rel))
 		if expire {
-			assert.Equal(t, []string{"002"}, c.versions("n1"), "expired, then undeployed")
+			assert.Equal(t, []string{"002"}, c.Versions("n1"), "expired, then undeployed")
 			assert.Equal(t, 4, rel.LostSessions)
 		} else {
-			assert.Equal(t, []string{"001", "002"}, c.versions("n1"), "users keep their sessions")
+			assert.Equal(t, []string{"001", "002"}, c.Versions("n1"), "users keep their sessions")
 			assert.Equal(t, 0, rel.LostSessions)
 		}
 	}
@@ -197,7 +198,7 @@ func TestDrainExpiresAtDeadlineOnlyWhenAsked(t *testing.T) {
 
 func TestBuildPlanRefusesLowerVersionAndSplitFleet(t *testing.T) {
 	spec := testSpec(three)
-	c := newFakeCluster(three, "010")
+	c := deployertest.New(three, "010")
 	e := newEngine(t, c, spec)
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
@@ -205,7 +206,7 @@ func TestBuildPlanRefusesLowerVersionAndSplitFleet(t *testing.T) {
 	require.ErrorIs(t, err, outcome.ErrPreflight)
 	assert.ErrorContains(t, err, "does not sort above")
 
-	delete(c.apps["n3"], "010")
+	delete(c.Apps["n3"], "010")
 	st, err = e.Observe(context.Background())
 	require.NoError(t, err)
 	_, err = BuildPlan(spec, st, "011", WARInfo{})
@@ -250,10 +251,10 @@ func TestStepValidate(t *testing.T) {
 }
 
 func TestFailedDrainNeedsAttention(t *testing.T) {
-	c := newFakeCluster(three, "001", "002")
+	c := deployertest.New(three, "001", "002")
 	spec := testSpec(three)
 	e := newEngine(t, c, spec)
-	c.failNext["list n2"] = errors.New("n2 unreachable")
+	c.FailNext["list n2"] = errors.New("n2 unreachable")
 	rel := &Release{Plan: Plan{App: "app", From: []string{"001"}, To: "002", Steps: DrainSteps(spec, []string{"001"})}}
 	err := e.Continue(context.Background(), rel)
 	require.ErrorIs(t, err, outcome.ErrNeedsAttention)
@@ -261,14 +262,14 @@ func TestFailedDrainNeedsAttention(t *testing.T) {
 }
 
 func TestFailedExpandMigrationKeepsItsClass(t *testing.T) {
-	c := newFakeCluster(three, "001")
+	c := deployertest.New(three, "001")
 	spec := testSpec(three)
 	spec.Migrations = true
 	e := newEngine(t, c, spec)
 	e.Migrator = failingMigrator{outcome.Classify(outcome.ErrNeedsAttention, errors.New("0002_add.sql: Error 1064"))}
 	err := release(t, e, "002")
 	assert.Equal(t, 4, outcome.Code(err))
-	assert.Empty(t, c.log, "no node or route may change")
+	assert.Empty(t, c.Changes(), "no node or route may change")
 }
 
 type failingMigrator struct{ err error }
@@ -279,8 +280,8 @@ func (m failingMigrator) Pending(context.Context, string) ([]string, error) {
 func (m failingMigrator) Up(context.Context, string) error { return m.err }
 
 func TestSecondBatchWithoutStateTransferRollsBack(t *testing.T) {
-	c := newFakeCluster(three, "001")
-	c.noState["n3"] = true
+	c := deployertest.New(three, "001")
+	c.NoState["n3"] = true
 	spec := testSpec(three)
 	spec.NoDrain = true
 	e := newEngine(t, c, spec)
@@ -291,18 +292,18 @@ func TestSecondBatchWithoutStateTransferRollsBack(t *testing.T) {
 	assert.Equal(t, "state-transfer", g.Check)
 	assert.Equal(t, "n3", g.Node)
 	for _, n := range three {
-		assert.Equal(t, []string{"001"}, c.versions(n))
+		assert.Equal(t, []string{"001"}, c.Versions(n))
 	}
 }
 
 func TestWatchFailureRollsBackLikeAGate(t *testing.T) {
-	c := newFakeCluster(three, "001")
+	c := deployertest.New(three, "001")
 	spec := testSpec(three)
 	spec.NoDrain = true
 	e := newEngine(t, c, spec)
 	watch := make(chan error, 1)
 	e.Watch = watch
-	c.onDeploy = func(node string) {
+	c.OnDeploy = func(node string) {
 		if node == "n2" {
 			watch <- errors.New("session lost at 1.2s")
 		}
@@ -314,7 +315,7 @@ func TestWatchFailureRollsBackLikeAGate(t *testing.T) {
 	require.ErrorAs(t, err, &we)
 	assert.ErrorContains(t, err, "session lost")
 	for _, n := range three {
-		assert.Equal(t, []string{"001"}, c.versions(n))
-		assert.False(t, c.states[n].Down)
+		assert.Equal(t, []string{"001"}, c.Versions(n))
+		assert.False(t, c.State(n).Down)
 	}
 }
