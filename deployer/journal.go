@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/saitodrom/zdd/deployer/statedir"
 )
 
 // Release statuses, as the journal records them.
@@ -89,6 +91,9 @@ type StepRecord struct {
 type Journal struct {
 	// Dir is the state directory (shared storage in production).
 	Dir string
+	// Policy gives the modes of the files and directories the journal creates; the zero
+	// value is private (0700/0600, see package statedir).
+	Policy statedir.Policy
 }
 
 func (j *Journal) releasePath() string { return filepath.Join(j.Dir, "release.json") }
@@ -108,7 +113,7 @@ func (j *Journal) Save(r *Release) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(j.releasePath(), b)
+	return j.Policy.WriteAtomic(j.releasePath(), b)
 }
 
 // Current returns the last release recorded, or nil when there is none.
@@ -159,7 +164,7 @@ func (j *Journal) appendEntry(entry HistoryEntry) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(j.Dir, "history.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := j.Policy.OpenAppend(filepath.Join(j.Dir, "history.jsonl"))
 	if err != nil {
 		return fmt.Errorf("journal: open history: %w", err)
 	}
@@ -195,28 +200,8 @@ type HistoryEntry struct {
 	Note string `json:"note,omitempty"`
 }
 
-// writeAtomic writes b to path through a temporary file in the same directory.
+// writeAtomic writes b to path through a temporary file in the same directory, with the
+// private policy's modes (statedir.PrivateFileMode).
 func writeAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return statedir.Policy{}.WriteAtomic(path, b)
 }

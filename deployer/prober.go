@@ -2,12 +2,16 @@ package deployer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/go-resty/resty/v2"
+
+	"github.com/saitodrom/zdd/internal/redact"
+	"github.com/saitodrom/zdd/internal/tlsconf"
 )
 
 // HTTPProber is the Prober over HTTP(S), with TLS verified. Its requests never follow
@@ -16,13 +20,21 @@ type HTTPProber struct {
 	client *resty.Client
 }
 
-// NewHTTPProber returns a prober whose requests time out after timeout (zero: 5 s).
+// NewHTTPProber returns a prober whose requests time out after timeout (zero: 5 s), trusting
+// the system roots only. NewHTTPProberTLS takes tomcat.ca_file's configuration.
 func NewHTTPProber(timeout time.Duration) *HTTPProber {
+	return NewHTTPProberTLS(timeout, nil)
+}
+
+// NewHTTPProberTLS returns a prober whose requests time out after timeout (zero: 5 s) and
+// verify servers with tlsCfg (from tlsconf.Client(tomcat.ca_file); nil means the system roots).
+func NewHTTPProberTLS(timeout time.Duration, tlsCfg *tls.Config) *HTTPProber {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	c := resty.New().SetTimeout(timeout).SetRedirectPolicy(resty.NoRedirectPolicy()).
-		SetHeader("User-Agent", "zdd-gate")
+	hc := &http.Client{Transport: tlsconf.Transport(tlsCfg)}
+	c := resty.NewWithClient(hc).SetTimeout(timeout).SetRedirectPolicy(resty.NoRedirectPolicy()).
+		SetHeader("User-Agent", "zdd-gate").SetDisableWarn(true)
 	return &HTTPProber{client: c}
 }
 
@@ -30,7 +42,7 @@ func NewHTTPProber(timeout time.Duration) *HTTPProber {
 func (p *HTTPProber) Health(ctx context.Context, url string) (int, error) {
 	resp, err := p.client.R().SetContext(ctx).Get(url)
 	if err != nil && !errors.Is(err, resty.ErrAutoRedirectDisabled) {
-		return 0, fmt.Errorf("GET %s: %w", url, err)
+		return 0, fmt.Errorf("GET %s: %w", redact.URL(url), err)
 	}
 	return resp.StatusCode(), nil
 }
@@ -39,15 +51,15 @@ func (p *HTTPProber) Health(ctx context.Context, url string) (int, error) {
 func (p *HTTPProber) NewSession(ctx context.Context, url string) (string, error) {
 	resp, err := p.client.R().SetContext(ctx).Get(url)
 	if err != nil {
-		return "", fmt.Errorf("GET %s: %w", url, err)
+		return "", fmt.Errorf("GET %s: %w", redact.URL(url), err)
 	}
 	if resp.StatusCode() != http.StatusOK {
-		return "", fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode())
+		return "", fmt.Errorf("GET %s: HTTP %d", redact.URL(url), resp.StatusCode())
 	}
 	for _, c := range resp.Cookies() {
 		if c.Name == "JSESSIONID" && c.Value != "" {
 			return c.Value, nil
 		}
 	}
-	return "", fmt.Errorf("GET %s set no JSESSIONID cookie", url)
+	return "", fmt.Errorf("GET %s set no JSESSIONID cookie", redact.URL(url))
 }

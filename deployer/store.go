@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/statedir"
 )
 
 // Store keeps every released WAR as <Dir>/<sha256>.war, so that `zdd rollback` can deploy the
@@ -24,10 +25,18 @@ type Store struct {
 	Dir string
 	// Keep is how many WARs Retain keeps besides the protected ones. Zero means 5.
 	Keep int
+	// Policy gives the modes of the WARs and of Dir; the zero value is private (see statedir).
+	Policy statedir.Policy
 }
 
 // NewStore returns the store under the state directory stateDir.
 func NewStore(stateDir string) *Store { return &Store{Dir: filepath.Join(stateDir, "releases")} }
+
+// WithPolicy sets the store's mode policy (state.group_shared) and returns s.
+func (s *Store) WithPolicy(p statedir.Policy) *Store {
+	s.Policy = p
+	return s
+}
 
 var shaRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
@@ -47,7 +56,7 @@ func (s *Store) Get(sha string) (string, error) {
 // Path is in the store, SHA256 and Size describe it. The copy is written to a temporary file
 // and renamed, so a crash never leaves a partial WAR under a checksum name.
 func (s *Store) Put(warPath string) (WARInfo, error) {
-	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+	if err := s.Policy.MkdirAll(s.Dir); err != nil {
 		return WARInfo{}, fmt.Errorf("store: create %s: %w", s.Dir, err)
 	}
 	in, err := os.Open(warPath)
@@ -55,7 +64,7 @@ func (s *Store) Put(warPath string) (WARInfo, error) {
 		return WARInfo{}, fmt.Errorf("store: %w", err)
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(s.Dir, ".incoming-*.war")
+	tmp, err := s.Policy.CreateTemp(s.Dir, ".incoming-*.war")
 	if err != nil {
 		return WARInfo{}, fmt.Errorf("store: %w", err)
 	}

@@ -3,16 +3,17 @@ package tomcatmgr
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/go-resty/resty/v2"
+
+	"github.com/saitodrom/zdd/internal/redact"
+	"github.com/saitodrom/zdd/internal/tlsconf"
 )
 
 // Defaults for the zero values of Config.
@@ -92,16 +93,11 @@ func New(cfg Config) (*Client, error) {
 		cfg.Node = u.Host
 	}
 	setDefaults(&cfg)
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cfg.CAFile != "" {
-		pool, err := loadCA(cfg.CAFile)
-		if err != nil {
-			return nil, &Error{Op: "config", Node: cfg.Node, Message: "CAFile " + cfg.CAFile, Kind: ErrInvalid, Err: err}
-		}
-		tlsCfg.RootCAs = pool
+	tlsCfg, err := tlsconf.Client(cfg.CAFile)
+	if err != nil {
+		return nil, &Error{Op: "config", Node: cfg.Node, Message: "CAFile " + cfg.CAFile, Kind: ErrInvalid, Err: err}
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsCfg
+	tr := tlsconf.Transport(tlsCfg)
 	hc := &http.Client{
 		Transport: &streamTransport{base: tr},
 		// A redirect is never expected; returning it lets the caller see an unexpected status.
@@ -139,21 +135,6 @@ func setDefaults(cfg *Config) {
 	if cfg.RetryBackoff <= 0 {
 		cfg.RetryBackoff = DefaultRetryBackoff
 	}
-}
-
-func loadCA(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New("no PEM certificate found")
-	}
-	return pool, nil
 }
 
 // String describes the client without credentials.
@@ -323,18 +304,8 @@ func (c *Client) answer(k call, e *Error) error {
 	return c.finish(e, k)
 }
 
-// redactURL drops user info from a URL string for error messages.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		if i := strings.Index(s, "@"); i >= 0 {
-			return "..." + s[i:]
-		}
-		return s
-	}
-	u.User = nil
-	return u.String()
-}
+// redactURL drops user info from a URL string for error messages (see package redact).
+func redactURL(s string) string { return redact.URL(s) }
 
 // nopLogger silences resty, which would otherwise log to stderr.
 type nopLogger struct{}

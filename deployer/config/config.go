@@ -17,7 +17,11 @@
 // by password_file (see Config.ReadSecretFiles).
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/saitodrom/zdd/deployer/statedir"
+)
 
 // Config is the whole zdd configuration, one field per top-level key of zdd.yaml.
 type Config struct {
@@ -164,7 +168,14 @@ type State struct {
 	// Dir must be shared by every machine that runs zdd for this cluster, never only a CI
 	// runner's disk. Default "/var/lib/zdd".
 	Dir string `yaml:"dir"`
+	// GroupShared makes the state directory group-shared (directories 0770, files 0660) for
+	// several operators in one Unix group; false (the default) keeps it private (0700, 0600).
+	// See package statedir.
+	GroupShared bool `yaml:"group_shared"`
 }
+
+// Policy returns the mode policy of the state directory.
+func (s State) Policy() statedir.Policy { return statedir.Policy{GroupShared: s.GroupShared} }
 
 // Strategy is how a release proceeds.
 type Strategy struct {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
+	"github.com/saitodrom/zdd/internal/tlsconf"
 	"github.com/saitodrom/zdd/lb/nginx"
 	"github.com/saitodrom/zdd/lb/remote"
 )
@@ -30,6 +31,9 @@ type Cluster struct {
 	Managers map[string]deployer.Manager
 	// Router is the Nginx pair.
 	Router *nginx.Balancer
+	// Prober reaches the nodes' applications for the gates, verifying TLS like the Manager
+	// clients (tomcat.ca_file).
+	Prober *deployer.HTTPProber
 	// Runners are the load-balancer hosts' runners, in configuration order.
 	Runners []remote.Runner
 	closers []func() error
@@ -67,7 +71,11 @@ func Dial(ctx context.Context, cfg *config.Config, opts Options) (*Cluster, erro
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Spec: Spec(cfg), Managers: managers}
+	prober, err := Prober(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Spec: Spec(cfg), Managers: managers, Prober: prober}
 	nodes := map[string]string{}
 	for _, n := range cfg.Nodes {
 		nodes[n.Name] = n.Upstream
@@ -90,6 +98,16 @@ func Dial(ctx context.Context, cfg *config.Config, opts Options) (*Cluster, erro
 	}
 	c.Router = b
 	return c, nil
+}
+
+// Prober returns the gates' HTTP prober: tomcat.request_timeout per request, TLS verified with
+// the same configuration as the Manager clients (the system roots plus tomcat.ca_file).
+func Prober(cfg *config.Config) (*deployer.HTTPProber, error) {
+	tlsCfg, err := tlsconf.Client(cfg.Tomcat.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("tomcat.ca_file: %w", err)
+	}
+	return deployer.NewHTTPProberTLS(cfg.Tomcat.RequestTimeout, tlsCfg), nil
 }
 
 func runner(ctx context.Context, cfg *config.Config, h config.LBHost, opts Options) (remote.Runner, error) {

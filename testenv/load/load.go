@@ -9,15 +9,21 @@ package load
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	neturl "net/url"
 	"regexp"
 	"sort"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/saitodrom/zdd/internal/redact"
+	"github.com/saitodrom/zdd/internal/tlsconf"
 )
 
 // Options configures a run.
@@ -46,6 +52,9 @@ type Options struct {
 	// OnFailure, when set, is called for every failed request and every lost session, as it
 	// happens, from the user's goroutine; it must not block.
 	OnFailure func(Failure)
+	// TLS verifies https URLs (tlsconf.Client: the system roots plus tomcat.ca_file); nil
+	// means the system roots.
+	TLS *tls.Config
 }
 
 // Failure is one failed request or lost session.
@@ -163,7 +172,8 @@ func Run(ctx context.Context, opts Options) *Report {
 	start := time.Now()
 	rec := &recorder{start: start, onFail: opts.OnFailure, r: &Report{NewSessionVersions: map[string]int{}, ExistingSessionVersions: map[string]int{},
 		Nodes: map[string]int{}, FirstNewVersion: map[string]time.Duration{}, LastNewVersion: map[string]time.Duration{}, Start: start}}
-	transport := &http.Transport{MaxIdleConnsPerHost: opts.Users, MaxConnsPerHost: 0}
+	transport := tlsconf.Transport(opts.TLS)
+	transport.MaxIdleConnsPerHost, transport.MaxConnsPerHost = opts.Users, 0
 	defer transport.CloseIdleConnections()
 	var wg sync.WaitGroup
 	for u := range opts.Users {
@@ -283,7 +293,11 @@ func (u *user) request(ctx context.Context, url string) {
 		return // the run ended while the request was in flight: not a failure of the server
 	}
 	if err != nil {
-		u.rec.fail(u.id, false, "GET %s: %v", url, err)
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its text repeats the URL, with the user name
+		}
+		u.rec.fail(u.id, false, "GET %s: %v", redact.URL(url), err)
 		return
 	}
 	body, err := io.ReadAll(resp.Body)
@@ -295,7 +309,7 @@ func (u *user) request(ctx context.Context, url string) {
 		err = fmt.Errorf("HTTP %s", resp.Status)
 	}
 	if err != nil {
-		u.rec.fail(u.id, false, "GET %s: %v", url, err)
+		u.rec.fail(u.id, false, "GET %s: %v", redact.URL(url), err)
 		return
 	}
 	if u.opts.AnyPage {

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"sync"
 	"time"
@@ -23,6 +24,8 @@ type WatchOptions struct {
 	// SampleApp checks the sample application's page (version, node, session counter) instead
 	// of any page (status code and session cookie only; see Options.AnyPage).
 	SampleApp bool
+	// TLS verifies https URLs (see Options.TLS); nil means the system roots.
+	TLS *tls.Config
 }
 
 // Watcher runs synthetic session-keeping users against a URL and reports the first failed
@@ -60,7 +63,7 @@ func Watch(ctx context.Context, opts WatchOptions) *Watcher {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &Watcher{failed: make(chan Failure, 1), cancel: cancel, done: make(chan *Report, 1)}
 	lo := Options{URLs: opts.URLs, Users: opts.Users, NewSessionEvery: opts.NewSessionEvery, Timeout: opts.Timeout,
-		Interval: opts.Interval, AnyPage: !opts.SampleApp,
+		Interval: opts.Interval, AnyPage: !opts.SampleApp, TLS: opts.TLS,
 		OnFailure: func(f Failure) {
 			w.first.Do(func() { w.failed <- f })
 		}}

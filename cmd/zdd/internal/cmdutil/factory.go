@@ -67,7 +67,8 @@ func (f *Factory) validConfig() (*config.Config, error) {
 	return cfg, nil
 }
 
-// Check reads cfg's password files and validates it, returning every problem. A password whose
+// Check reads cfg's password files and validates it, returning every problem (a state
+// directory that others may write in is one, see checkStateDir). A password whose
 // file could not be read is reported once, at its password_file key.
 func Check(cfg *config.Config) []config.Problem {
 	problems := cfg.ReadSecretFiles()
@@ -80,7 +81,7 @@ func Check(cfg *config.Config) []config.Problem {
 			problems = append(problems, p)
 		}
 	}
-	return problems
+	return append(problems, checkStateDir(cfg)...)
 }
 
 // ProblemsError is a configuration that does not validate.

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
@@ -68,7 +67,7 @@ func Dial(ctx context.Context, cfg *config.Config) (*Cluster, error) {
 		return nil, err
 	}
 	return &Cluster{Spec: c.Spec, Managers: c.Managers, Router: c.Router,
-		Prober: deployer.NewHTTPProber(cfg.Tomcat.RequestTimeout), Close: c.Close}, nil
+		Prober: c.Prober, Close: c.Close}, nil
 }
 
 func newDeps(f *cmdutil.Factory) Deps {
@@ -114,7 +113,7 @@ func (d *Deps) engine(ctx context.Context, cfg *config.Config, sink deployer.Sin
 			"nothing was changed; check the lb and ssh sections of the configuration (`zdd config validate`)")
 	}
 	e := &deployer.Engine{Spec: c.Spec, Managers: c.Managers, Router: c.Router, Prober: c.Prober,
-		Journal: &deployer.Journal{Dir: cfg.State.Dir}, Sink: sink, Store: deployer.NewStore(cfg.State.Dir)}
+		Journal: &deployer.Journal{Dir: cfg.State.Dir, Policy: cfg.State.Policy()}, Sink: sink, Store: deployer.NewStore(cfg.State.Dir).WithPolicy(cfg.State.Policy())}
 	closeFn := func() {
 		if c.Close != nil {
 			_ = c.Close()
@@ -163,33 +162,15 @@ func (d *Deps) confirm(question string, yes bool) error {
 	return outcome.Classify(outcome.ErrPreflight, fmt.Errorf("%s: not confirmed; nothing was changed", question))
 }
 
-// whoAmI describes this process: user, host, pid and the command line (flag values of --set
-// keys that may hold secrets are hidden).
+// whoAmI describes this process: user, host, pid and the command line (without secrets: see
+// cmdutil.CommandLine).
 func whoAmI(cmd *cobra.Command, args []string) deployer.Lease {
 	name := os.Getenv("USER")
 	if u, err := user.Current(); err == nil {
 		name = u.Username
 	}
 	host, _ := os.Hostname()
-	parts := []string{cmd.CommandPath()}
-	cmd.Flags().Visit(func(f *pflag.Flag) {
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			for _, v := range sv.GetSlice() {
-				if k, _, ok := strings.Cut(v, "="); ok && secretKey(k) {
-					v = k + "=<redacted>"
-				}
-				parts = append(parts, "--"+f.Name+"="+v)
-			}
-			return
-		}
-		parts = append(parts, "--"+f.Name+"="+f.Value.String())
-	})
-	return deployer.Lease{Holder: name, Host: host, PID: os.Getpid(), Command: strings.Join(append(parts, args...), " ")}
-}
-
-func secretKey(k string) bool {
-	k = strings.ToLower(k)
-	return strings.Contains(k, "password") || strings.Contains(k, "dsn") || strings.Contains(k, "secret")
+	return deployer.Lease{Holder: name, Host: host, PID: os.Getpid(), Command: cmdutil.CommandLine(cmd, args)}
 }
 
 // interrupted classifies an unclassified error after Ctrl-C as an interruption (exit 130).

@@ -101,7 +101,7 @@ func RunLockRelease(_ context.Context, opts *LockOptions) error {
 	if opts.Force {
 		was, err = locker.ForceRelease()
 		if err == nil {
-			err = (&deployer.Journal{Dir: cfg.State.Dir}).RecordLockRelease(opts.Who, was)
+			err = (&deployer.Journal{Dir: cfg.State.Dir, Policy: cfg.State.Policy()}).RecordLockRelease(opts.Who, was)
 		}
 	} else {
 		was, err = locker.ReleaseStale()

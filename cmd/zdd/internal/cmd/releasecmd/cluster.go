@@ -19,11 +19,9 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
@@ -83,7 +81,7 @@ func Dial(ctx context.Context, cfg *config.Config) (*Cluster, error) {
 			"nothing was changed; check the lb and ssh sections of the configuration (`zdd config validate`) and that every load-balancer host is reachable")
 	}
 	cl := &Cluster{Spec: c.Spec, Managers: c.Managers, Router: c.Router,
-		Prober: deployer.NewHTTPProber(cfg.Tomcat.RequestTimeout), CheckLB: c.Router.Check,
+		Prober: c.Prober, CheckLB: c.Router.Check,
 		FreeSpace: connect.FreeSpace, Close: c.Close}
 	if err := dialDatabase(cfg, cl); err != nil {
 		c.Close()
@@ -109,7 +107,7 @@ func (c *Cluster) spec() *deployer.Spec {
 // engine returns the release engine on c, journaling to the state directory.
 func (c *Cluster) engine(cfg *config.Config, spec *deployer.Spec, sink deployer.Sink) *deployer.Engine {
 	return &deployer.Engine{Spec: spec, Managers: c.Managers, Router: c.Router, Prober: c.Prober,
-		Migrator: c.Migrator, Journal: &deployer.Journal{Dir: cfg.State.Dir}, Sink: sink}
+		Migrator: c.Migrator, Journal: &deployer.Journal{Dir: cfg.State.Dir, Policy: cfg.State.Policy()}, Sink: sink}
 }
 
 // preflight returns the engine's Preflight: the load balancers' configuration test, free space
@@ -153,41 +151,14 @@ func (d *Deps) lock(ctx context.Context, cfg *config.Config) (*deployer.Held, er
 }
 
 // whoAmI describes this process for the lock: user, host, pid and the command line (without
-// the values of secret --set keys).
+// secrets: see cmdutil.CommandLine).
 func whoAmI(cmd *cobra.Command, args []string) deployer.Lease {
 	name := os.Getenv("USER")
 	if u, err := user.Current(); err == nil {
 		name = u.Username
 	}
 	host, _ := os.Hostname()
-	return deployer.Lease{Holder: name, Host: host, PID: os.Getpid(), Command: commandLine(cmd, args)}
-}
-
-// commandLine renders the command as run: its path, the flags given and the arguments.
-func commandLine(cmd *cobra.Command, args []string) string {
-	parts := []string{cmd.CommandPath()}
-	cmd.Flags().Visit(func(f *pflag.Flag) {
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			for _, v := range sv.GetSlice() {
-				parts = append(parts, "--"+f.Name+"="+redactSet(f.Name, v))
-			}
-			return
-		}
-		parts = append(parts, "--"+f.Name+"="+f.Value.String())
-	})
-	return strings.Join(append(parts, args...), " ")
-}
-
-// redactSet hides the value of a --set whose key may hold a secret.
-func redactSet(flag, v string) string {
-	key, _, ok := strings.Cut(v, "=")
-	if flag != "set" || !ok {
-		return v
-	}
-	if k := strings.ToLower(key); strings.Contains(k, "password") || strings.Contains(k, "dsn") || strings.Contains(k, "secret") {
-		return key + "=<redacted>"
-	}
-	return v
+	return deployer.Lease{Holder: name, Host: host, PID: os.Getpid(), Command: cmdutil.CommandLine(cmd, args)}
 }
 
 // withTimeout bounds ctx by timeout (none when zero).

@@ -32,13 +32,6 @@ func TestDeployFlags(t *testing.T) {
 	assert.Contains(t, got.Who.Command, "deploy --lock-wait=10m0s --no-drain=true --output=json --timeout=30m0s --version=042 app.war")
 }
 
-func TestRedactSet(t *testing.T) {
-	assert.Equal(t, "tomcat.password=<redacted>", redactSet("set", "tomcat.password=hunter2"))
-	assert.Equal(t, "database.dsn=<redacted>", redactSet("set", "database.dsn=u:p@tcp(x)/db"))
-	assert.Equal(t, "strategy.canary_size=2", redactSet("set", "strategy.canary_size=2"))
-
-}
-
 func TestTerminalShowsBars(t *testing.T) {
 	streams, _, out, errOut := iostreams.Test()
 	streams.SetTTY(false, false, true)

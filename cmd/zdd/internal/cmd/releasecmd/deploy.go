@@ -9,6 +9,8 @@ import (
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/internal/tlsconf"
 	"github.com/saitodrom/zdd/testenv/load"
 )
 
@@ -109,13 +111,17 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 	spec := c.spec()
 	spec.NoDrain = opts.NoDrain
 	e := c.engine(cfg, spec, rep)
-	e.Store = deployer.NewStore(cfg.State.Dir) // keeps the WAR for `zdd rollback`
+	e.Store = deployer.NewStore(cfg.State.Dir).WithPolicy(cfg.State.Policy()) // keeps the WAR for `zdd rollback`
 	e.Preflight = c.preflight(cfg, war.Size)
 	if plan, err = buildPlan(runCtx, e, opts.Version, war); err != nil {
 		return err
 	}
 	if len(opts.Watch) > 0 {
-		w := load.Watch(runCtx, load.WatchOptions{URLs: opts.Watch})
+		tlsCfg, err := tlsconf.Client(cfg.Tomcat.CAFile)
+		if err != nil {
+			return outcome.Classify(outcome.ErrPreflight, fmt.Errorf("--watch: tomcat.ca_file: %w", err))
+		}
+		w := load.Watch(runCtx, load.WatchOptions{URLs: opts.Watch, TLS: tlsCfg})
 		defer w.Stop()
 		e.Watch = watchErrors(runCtx, w)
 	}
