@@ -227,7 +227,10 @@ func (m *Migrations) Apply(ctx context.Context, phase string) ([]schema.Result, 
 			m.Progress(e)
 		}
 	})
-	return res, Classify(err, started)
+	// DDL may have taken effect when a file of the phase was applied, or when a statement was
+	// sent and the server did not reject it before running it.
+	ddl := len(res) > 0 || (started && !errors.Is(err, schema.ErrRejected))
+	return res, Classify(err, ddl)
 }
 
 // Status reads the files and the journal (see schema.Migrator.Status).
@@ -257,13 +260,16 @@ func (m *Migrations) CheckWriter(ctx context.Context) error {
 }
 
 // Classify attaches an outcome class (and a hint) to an error of package schema. ddlStarted
-// tells whether the run had started a statement when it failed.
+// tells whether some DDL of the run may have taken effect when it failed.
 //
 //   - schema.ErrLocked: outcome.ErrLocked (exit 5).
 //   - context cancellation: unchanged (exit 130): the running statement finished and was
 //     journaled, so the journal is consistent.
-//   - schema.ErrStatement, and any error once a statement has started (a failover or a lost
-//     connection in the middle of a phase leaves it half applied): outcome.ErrNeedsAttention (4).
+//   - schema.ErrStatement (the schema is dirty), and any error once a statement has taken
+//     effect (a file of the phase applied, or a failover or lost connection in the middle of a
+//     phase): outcome.ErrNeedsAttention (4).
+//   - schema.ErrRejected with nothing applied (the server refused the first statement without
+//     running it, e.g. a syntax error; not dirty): outcome.ErrPreflight (1), hint: fix the file.
 //   - before any statement: schema.ErrInvalid, ErrDirty, ErrChecksum, ErrNotWriter,
 //     ErrContractRefused, ErrConnect and anything else: outcome.ErrPreflight (1).
 //
@@ -283,6 +289,9 @@ func Classify(err error, ddlStarted bool) error {
 	case ddlStarted:
 		return outcome.WithHint(outcome.Classify(outcome.ErrNeedsAttention, err),
 			"the phase is partly applied: `zdd migrate status` shows what ran; fix the cause and run `zdd migrate up` again")
+	case errors.Is(err, schema.ErrRejected):
+		return outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
+			"nothing ran and nothing changed: fix the migration file and run again")
 	case outcome.Code(err) != outcome.Code(outcome.ErrPreflight) || errors.Is(err, outcome.ErrPreflight):
 		return err // already classified
 	case errors.Is(err, schema.ErrDirty):

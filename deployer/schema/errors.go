@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // Sentinel errors; test with errors.Is. zdd maps ErrLocked to exit code 5 and ErrInvalid,
@@ -26,6 +28,10 @@ var (
 	ErrContractRefused = errors.New("contract phase not allowed yet")
 	// ErrStatement: a migration statement failed; it is journaled and the schema is now dirty.
 	ErrStatement = errors.New("migration statement failed")
+	// ErrRejected: the server refused a migration statement without executing it (a syntax
+	// error, see [NotExecuted]); the attempt is journaled as failed, the schema is not dirty and
+	// the migration is pending again. See [StatementError].
+	ErrRejected = errors.New("migration statement rejected by the server")
 	// ErrConnLost: the run's connection broke; the run does not reconnect.
 	ErrConnLost = errors.New("run connection lost")
 )
@@ -109,25 +115,65 @@ func (e *ChecksumError) Error() string {
 // Is reports whether target is ErrChecksum.
 func (e *ChecksumError) Is(target error) bool { return target == ErrChecksum }
 
-// StatementError is a failed migration statement. It matches [ErrStatement] and unwraps to the
-// driver's error (e.g. *mysql.MySQLError).
+// StatementError is a failed migration statement. It matches [ErrStatement] (the schema is
+// dirty) or, when Rejected, [ErrRejected] (nothing ran, not dirty), and unwraps to the driver's
+// error (e.g. *mysql.MySQLError).
 type StatementError struct {
 	Phase    Phase
 	File     string // path of the file
 	ServerID int
+	// Rejected: the server refused the statement before executing it (NotExecuted).
+	Rejected bool
 	Err      error
 }
 
 func (e *StatementError) Error() string {
+	if e.Rejected {
+		return fmt.Sprintf("schema: up %s %s on server_id %d: %s (rejected by the server before running: nothing changed; "+
+			"the attempt is journaled as failed and the migration is pending again; fix the file and run again)",
+			e.Phase, e.File, e.ServerID, serverMessage(e.Err))
+	}
 	return fmt.Sprintf("schema: up %s %s on server_id %d: %s (journaled; the schema is dirty until resolved)",
 		e.Phase, e.File, e.ServerID, serverMessage(e.Err))
 }
 
-// Is reports whether target is ErrStatement.
-func (e *StatementError) Is(target error) bool { return target == ErrStatement }
+// Is reports whether target is ErrStatement (or ErrRejected when Rejected).
+func (e *StatementError) Is(target error) bool {
+	if e.Rejected {
+		return target == ErrRejected
+	}
+	return target == ErrStatement
+}
 
 // Unwrap returns the driver's error.
 func (e *StatementError) Unwrap() error { return e.Err }
+
+// notExecuted are the MySQL/MariaDB error numbers with which the server refuses one statement
+// before executing any of it: it did not parse, it names a table or column that does not exist,
+// the user may not run it, or its metadata lock was not granted within lock_wait_timeout.
+var notExecuted = map[uint16]string{
+	1064: "ER_PARSE_ERROR",
+	1149: "ER_SYNTAX_ERROR",
+	1146: "ER_NO_SUCH_TABLE",
+	1054: "ER_BAD_FIELD_ERROR",
+	1044: "ER_DBACCESS_DENIED_ERROR",
+	1142: "ER_TABLEACCESS_DENIED_ERROR",
+	1143: "ER_COLUMNACCESS_DENIED_ERROR",
+	1227: "ER_SPECIFIC_ACCESS_DENIED_ERROR",
+	1205: "ER_LOCK_WAIT_TIMEOUT",
+}
+
+// NotExecuted reports whether err is a server error (*mysql.MySQLError) that refused a single
+// statement before it executed (see notExecuted), so that nothing of it took effect. Any other
+// error, including a lost connection, may have left the statement half done.
+func NotExecuted(err error) bool {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		return false
+	}
+	_, ok := notExecuted[me.Number]
+	return ok
+}
 
 // redactedError hides the password in an error's text while keeping errors.Is/As working.
 type redactedError struct {
@@ -158,3 +204,16 @@ func redactString(s, password string) string {
 	}
 	return strings.ReplaceAll(s, password, "[redacted]")
 }
+
+// journalLeftError is a failed statement whose journal entry could not be finished either.
+type journalLeftError struct {
+	id    int64
+	jerr  error
+	cause error
+}
+
+func (e *journalLeftError) Error() string {
+	return fmt.Sprintf("%s (journal entry %d left unfinished: %v)", serverMessage(e.cause), e.id, e.jerr)
+}
+
+func (e *journalLeftError) Unwrap() error { return e.cause }

@@ -46,6 +46,9 @@ const (
 	ResolveApplied Resolution = "applied"
 	// ResolveRetry: the statement did not take effect; the migration is pending again.
 	ResolveRetry Resolution = "retry"
+	// ResolveRejected is recorded by the run itself, never given to Resolve: the server
+	// rejected the statement without executing it (ErrRejected); the migration is pending again.
+	ResolveRejected Resolution = "rejected"
 )
 
 type journal struct {
@@ -138,11 +141,17 @@ func (j journal) start(ctx context.Context, conn *sql.Conn, m Migration, who, fr
 }
 
 // finish journals the end of entry id: success when msg is empty, else the failure message.
-func (j journal) finish(ctx context.Context, conn *sql.Conn, id int64, msg string) error {
+// A rejected failure (the server ran nothing) is resolved at once with ResolveRejected, by who:
+// the entry is neither applied nor dirty, and the migration is pending again.
+func (j journal) finish(ctx context.Context, conn *sql.Conn, id int64, msg string, rejected bool, who string) error {
 	var err error
-	if msg == "" {
+	switch {
+	case msg == "":
 		_, err = conn.ExecContext(ctx, "UPDATE `"+j.table+"` SET finished_at = UTC_TIMESTAMP(6) WHERE id = ?", id)
-	} else {
+	case rejected:
+		_, err = conn.ExecContext(ctx, "UPDATE `"+j.table+"` SET error = ?, resolved_at = UTC_TIMESTAMP(6), resolved_by = ?, resolution = ? WHERE id = ?",
+			msg, who, string(ResolveRejected), id)
+	default:
 		_, err = conn.ExecContext(ctx, "UPDATE `"+j.table+"` SET error = ? WHERE id = ?", msg, id)
 	}
 	if err != nil {

@@ -168,15 +168,19 @@ func (s *session) apply(ctx context.Context, files []*phaseFiles, mig Migration,
 	runErr := s.runStatement(dctx, files, mig)
 	took := time.Since(start)
 	msg := ""
+	rejected := runErr != nil && NotExecuted(runErr)
 	if runErr != nil {
 		msg = redactString(serverMessage(runErr), s.m.opts.Password)
 	}
-	jerr := s.do(dctx, func(conn *sql.Conn) error { return s.m.j.finish(dctx, conn, id, msg) })
+	jerr := s.do(dctx, func(conn *sql.Conn) error { return s.m.j.finish(dctx, conn, id, msg, rejected, s.m.opts.Who) })
 	if runErr != nil {
 		if jerr != nil {
-			runErr = fmt.Errorf("%s (journal entry %d left unfinished: %v): %w", serverMessage(runErr), id, jerr, runErr)
+			// The entry stays unfinished, hence dirty, whatever the server said.
+			rejected = false
+			runErr = &journalLeftError{id: id, jerr: jerr, cause: runErr}
 		}
-		serr := &StatementError{Phase: mig.Phase, File: filepath.Join(string(mig.Phase), mig.Name), ServerID: si.ServerID, Err: runErr}
+		serr := &StatementError{Phase: mig.Phase, File: filepath.Join(string(mig.Phase), mig.Name), ServerID: si.ServerID,
+			Rejected: rejected, Err: runErr}
 		emit(Event{Kind: EventFailed, Migration: mig, Server: si, Duration: took, Err: serr})
 		return Result{}, serr
 	}
@@ -205,6 +209,10 @@ func (s *session) runStatement(ctx context.Context, files []*phaseFiles, mig Mig
 
 // serverMessage returns the server's own error text when there is one.
 func serverMessage(err error) string {
+	var jl *journalLeftError
+	if errors.As(err, &jl) {
+		return jl.Error()
+	}
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		return me.Error()
