@@ -80,7 +80,9 @@ func TestFailingStatementLeavesJournalDirty(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	f.write(t, schema.Expand, "001_ok.sql", "CREATE TABLE {T}_ok (id INT PRIMARY KEY)")
-	f.write(t, schema.Expand, "002_bad.sql", "CREATE TABLE {T}_bad (id INT PRIMARY KEY,,)")
+	// A statement that fails while it runs (a syntax error is rejected unexecuted: see
+	// TestSyntaxErrorRejectedNotDirty).
+	f.write(t, schema.Expand, "002_bad.sql", "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'")
 	f.write(t, schema.Expand, "003_after.sql", "CREATE TABLE {T}_after (id INT PRIMARY KEY)")
 	m := f.migrator(t)
 
@@ -93,7 +95,7 @@ func TestFailingStatementLeavesJournalDirty(t *testing.T) {
 	assert.Equal(t, []string{"001_ok.sql"}, resultNames(res))
 	require.ErrorIs(t, err, schema.ErrStatement)
 	assert.ErrorContains(t, err, "expand/002_bad.sql")
-	assert.ErrorContains(t, err, "Error 1064 (42000): You have an error in your SQL syntax")
+	assert.ErrorContains(t, err, "Error 1644 (45000): boom")
 	require.Len(t, failed, 1)
 	assert.Equal(t, "002_bad.sql", failed[0].Migration.Name)
 
@@ -104,7 +106,7 @@ func TestFailingStatementLeavesJournalDirty(t *testing.T) {
 	require.Len(t, j, 2)
 	assert.Equal(t, "002_bad.sql", j[1]["name"])
 	assert.Empty(t, j[1]["finished_at"])
-	assert.Contains(t, j[1]["error"], "Error 1064 (42000)")
+	assert.Contains(t, j[1]["error"], "Error 1644 (45000)")
 
 	// Every later run refuses and says what to do; so does plan.
 	for _, phase := range schema.Phases {
@@ -118,7 +120,7 @@ func TestFailingStatementLeavesJournalDirty(t *testing.T) {
 	st, err := m.Status(ctx)
 	require.NoError(t, err)
 	require.Len(t, st.Dirty, 1)
-	assert.Contains(t, st.Dirty[0].Error, "1064")
+	assert.Contains(t, st.Dirty[0].Error, "1644")
 	assert.Len(t, f.journal(t, primary), 2, "refused runs must not journal anything")
 
 	// Resolving something that is not dirty is refused.
