@@ -102,6 +102,10 @@ type Options struct {
 	ContractAllowed func(ctx context.Context) error
 	// PollInterval is the lock polling interval. Zero means 250ms.
 	PollInterval time.Duration
+	// DriverLog receives the MySQL driver's own log lines (e.g. "packets.go:58: unexpected
+	// EOF" when a connection breaks; the error itself is also returned to the caller). Nil
+	// drops them. They never reach the process's stderr, where the driver writes by default.
+	DriverLog func(line string)
 }
 
 var tableNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,58}$`)
@@ -163,6 +167,7 @@ func (o *Options) driverConfig() (*mysql.Config, error) {
 		return nil, fmt.Errorf("schema: options: DSN names no database: %w (hint: user@tcp(host:port)/db)", ErrInvalid)
 	}
 	cfg.Passwd = o.Password
+	cfg.Logger = driverLogger{line: o.DriverLog, password: o.Password}
 	cfg.RejectReadOnly = true // a read-only server after a failover fails the connection (1290)
 	cfg.MultiStatements = false
 	cfg.ParseTime = true
@@ -206,3 +211,18 @@ func (o Options) String() string {
 
 // GoString is String, so that %#v does not print the password either.
 func (o Options) GoString() string { return o.String() }
+
+// driverLogger is the MySQL driver's Logger of a Migrator's connections: it passes each line,
+// without the password, to Options.DriverLog, or drops it.
+type driverLogger struct {
+	line     func(string)
+	password string
+}
+
+// Print implements mysql.Logger.
+func (l driverLogger) Print(v ...any) {
+	if l.line == nil {
+		return
+	}
+	l.line(redactString(strings.TrimSpace(fmt.Sprint(v...)), l.password))
+}
