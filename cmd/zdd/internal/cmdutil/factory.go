@@ -64,6 +64,9 @@ func (f *Factory) validConfig() (*config.Config, error) {
 			&ProblemsError{Path: f.ConfigOptions.ResolvePath(), Problems: problems}),
 			"`zdd config validate` lists the problems with a hint for each")
 	}
+	if err := prepareStateDir(cfg); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 

@@ -2,8 +2,10 @@ package cmdutil
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/saitodrom/zdd/deployer/config"
+	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/statedir"
 )
 
@@ -24,4 +26,14 @@ func checkStateDir(cfg *config.Config) []config.Problem {
 	default:
 		return []config.Problem{{Key: "state.dir", Message: err.Error(), Hint: "state.dir must be a directory zdd can read and write"}}
 	}
+}
+
+// prepareStateDir creates a missing state directory with the policy's mode (0700, or 0770
+// with state.group_shared), before the lease, the journal or the store write in it.
+func prepareStateDir(cfg *config.Config) error {
+	if err := cfg.State.Policy().MkdirAll(cfg.State.Dir); err != nil {
+		return outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf("state: create %s: %w", cfg.State.Dir, err)),
+			"state.dir must be a directory zdd can create, read and write")
+	}
+	return nil
 }
