@@ -32,6 +32,13 @@
 //     journals the start, runs the statement through goose on that same connection, journals the
 //     end or the server's error.
 //
+// A failed statement leaves its journal entry unfinished, so the schema is dirty until a person
+// resolves it ([ErrStatement]): the statement may have taken effect. The exception is a statement
+// the server refused before executing any of it ([NotExecuted]: a syntax error, an unknown table
+// or column, a denied privilege, a metadata lock not granted): its entry records the error and is
+// resolved as "rejected" at once, so it is neither applied nor dirty and the fixed file runs on
+// the next run ([ErrRejected]).
+//
 // The run connection is the only one the run ever opens: if it breaks, the run stops instead of
 // reconnecting (a new connection could land on another server after a failover).
 //
@@ -54,5 +61,6 @@
 //
 // Callers decide on sentinels with errors.Is: [ErrLocked] (exit code 5 in zdd), [ErrInvalid],
 // [ErrDirty], [ErrChecksum] (validation, exit code 1), [ErrNotWriter], [ErrConnect],
-// [ErrContractRefused], [ErrStatement]. No error or String() output contains the password.
+// [ErrContractRefused], [ErrStatement], [ErrRejected]. No error or String() output contains the
+// password. The MySQL driver's own log lines go to Options.DriverLog, never to stderr.
 package schema
