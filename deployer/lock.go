@@ -16,11 +16,13 @@ import (
 // directory and expires unless its holder renews it, so a crashed holder never blocks forever;
 // a holder on this host whose process is gone is known dead at once (HolderDead).
 //
-// Contract: every command that changes the cluster holds the lease while it does, taking it with
+// Contract: a command that changes the cluster holds the lease while it does, taking it with
 // Locker.Acquire (deploy, promote, drain, migrate), Locker.AcquireIncident (resume, abort) or
-// Locker.TakeOver (rollback), and stops changing the cluster when Held.Lost is closed. At most
-// one process holds it at any time: every decision about it is taken under a flock in the state
-// directory (see lease_file.go), and each new holder gets the next Generation.
+// Locker.TakeOver (rollback), releasing it with Held.Release, and it must stop changing the
+// cluster when Held.Lost is closed. At most one process holds it at any time: every decision
+// about it (take, take over, renew, release) is made under a flock in the state directory (see
+// lease_file.go), and each new holder gets the next Generation. Errors: outcome.ErrLocked when
+// another holder keeps it; otherwise an error naming the state file that could not be used.
 type Lease struct {
 	// Holder is who holds it (user), Host where from, PID the process, Command what it runs.
 	Holder  string    `json:"holder"`
