@@ -45,10 +45,11 @@ func TestMain(m *testing.M) {
 // within a round; the coordinator expires the lease between rounds.
 func raceLocker(dir string) *Locker { return &Locker{Dir: dir, TTL: 10 * time.Minute} }
 
-// raceHelper contends for the lease once per "go N" line read from in, and answers one line:
-// "won N GEN TOKEN" (after appending the same to winners.log while holding the lease), "lost N"
+// raceHelper contends for the lease (as resume does: an expired lease or a dead holder's is taken)
+// once per "go N" line read from in, and answers one line: "won N GEN TOKEN WHY" (after appending
+// the same to winners.log while holding the lease; WHY is "expired" or "dead"), "lost N"
 // (outcome.ErrLocked) or "err N MESSAGE". The winner stops renewing without releasing, as a
-// crashed holder would; the coordinator then expires its lease.
+// crashed holder would; the coordinator then makes its lease expired or its holder dead.
 func raceHelper(dir, id string, in io.Reader, out io.Writer) int {
 	l := raceLocker(dir)
 	host, _ := os.Hostname()
@@ -56,7 +57,7 @@ func raceHelper(dir, id string, in io.Reader, out io.Writer) int {
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
 		round := strings.TrimPrefix(sc.Text(), "go ")
-		h, err := l.Acquire(context.Background(), me, 0)
+		h, err := l.AcquireWith(context.Background(), me, AcquireOptions{TakeOverDead: true})
 		switch {
 		case errors.Is(err, outcome.ErrLocked):
 			fmt.Fprintf(out, "lost %s\n", round)
@@ -64,7 +65,11 @@ func raceHelper(dir, id string, in io.Reader, out io.Writer) int {
 			fmt.Fprintf(out, "err %s %s\n", round, strings.ReplaceAll(err.Error(), "\n", " "))
 		default:
 			lease := h.Lease()
-			line := fmt.Sprintf("won %s %d %s", round, lease.Generation, lease.Token)
+			why := "expired"
+			if strings.HasPrefix(h.TakeoverReason(), "the holder is dead") {
+				why = "dead"
+			}
+			line := fmt.Sprintf("won %s %d %s %s", round, lease.Generation, lease.Token, why)
 			if err := appendLine(filepath.Join(dir, "winners.log"), line); err != nil {
 				fmt.Fprintf(out, "err %s %s\n", round, err)
 				continue
@@ -124,10 +129,12 @@ type racer struct {
 	out *bufio.Scanner
 }
 
-// TestLeaseRace runs -lease.races rounds (1,000 by default) in which 8 processes contend for an
-// expired lease, and checks that each round has exactly one winner (the 7 others refused with
-// ErrLocked), that the winners' own records (winners.log, appended while holding) show one holder
-// per round, and that generations grow by one per round.
+// TestLeaseRace runs -lease.races rounds (1,000 by default) in which 8 processes contend for a
+// lease left by a holder that stopped: expired in odd rounds, live but its holder dead (its pid
+// recorded with another start time: a reused pid) in even rounds. It checks that each round has
+// exactly one winner (the 7 others refused with ErrLocked), that the winners' own records
+// (winners.log, appended while holding) show one holder per round, and that generations grow by
+// one per round.
 func TestLeaseRace(t *testing.T) {
 	const procs = 8
 	dir := t.TempDir()
@@ -177,8 +184,15 @@ func TestLeaseRace(t *testing.T) {
 		cur, err := l.Read()
 		require.NoError(t, err)
 		require.Equal(t, f[3], cur.Token, "round %d: the lease on file is not the winner's", round)
-		// The winner stopped renewing; its lease expires (as a crashed holder's would).
-		cur.Expires = time.Now().Add(-time.Second)
+		want := map[bool]string{true: "expired", false: "dead"}[round%2 == 1]
+		require.Equal(t, want, f[4], "round %d: what was taken over", round)
+		// The winner stopped renewing: next round, its lease has expired (odd rounds), or its
+		// process is recorded with another start time, so it is dead to the racers (even rounds).
+		if round%2 == 0 {
+			cur.Expires = time.Now().Add(-time.Second)
+		} else {
+			cur.StartTime++
+		}
 		require.NoError(t, l.write(*cur))
 	}
 	elapsed := time.Since(start)
@@ -195,6 +209,6 @@ func TestLeaseRace(t *testing.T) {
 		prev = g
 	}
 	assert.EqualValues(t, *leaseRaces, prev)
-	t.Logf("lease race: %d rounds of %d processes, %d winners (1 per round), generations 1..%d strictly increasing, in %s",
+	t.Logf("lease race: %d rounds of %d processes (half for an expired lease, half for a dead holder's), %d winners (1 per round), generations 1..%d strictly increasing, in %s",
 		*leaseRaces, procs, len(lines), prev, elapsed.Round(time.Millisecond))
 }
