@@ -87,7 +87,9 @@ func stampProcess(me *Lease) {
 // true for a holder on this host (the same host name and kernel boot id as this process) whose
 // pid no longer exists, is a zombie, or now belongs to a process that started at another time
 // (a reused pid is never taken for the holder). A holder elsewhere, on this host before a reboot,
-// or recorded without a start time is not known to be dead: its lease ends by expiry.
+// or recorded without a start time is not known to be dead: its lease ends by expiry. Two
+// machines that share a host name have different boot ids; containers on one kernel share its
+// boot id, so they must not share a host name (each has its own by default).
 func (l *Lease) HolderDead() (bool, string) {
 	if l == nil || l.PID <= 0 || l.StartTime == 0 || l.BootID == "" {
 		return false, ""
