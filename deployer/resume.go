@@ -16,7 +16,8 @@ import (
 // first removes a copy an interrupted upload left stopped, on a node out of rotation), a gate
 // checks again, an undeploy ignores a version already gone. It fails with
 // outcome.ErrNothingToDo when there is nothing to resume and outcome.ErrLocked when a live
-// process holds the lease.
+// process kept the lease for Locker.AcquireIncident's wait; a dead holder on this host is taken
+// over at once, and the takeover recorded in the history.
 func (e *Engine) Resume(ctx context.Context, locker *Locker, who Lease) error {
 	rel, err := e.Journal.Current()
 	if err != nil {
@@ -25,7 +26,7 @@ func (e *Engine) Resume(ctx context.Context, locker *Locker, who Lease) error {
 	if err := resumable(rel); err != nil {
 		return err
 	}
-	held, err := locker.Acquire(ctx, who, 0)
+	held, err := e.acquireIncident(ctx, locker, who)
 	if err != nil {
 		return err
 	}
@@ -99,7 +100,7 @@ func (e *Engine) Abort(ctx context.Context, locker *Locker, who Lease) error {
 	if !unfinished(rel) {
 		return nothingToAbort(rel)
 	}
-	held, err := locker.Acquire(ctx, who, 0)
+	held, err := e.acquireIncident(ctx, locker, who)
 	if err != nil {
 		return err
 	}

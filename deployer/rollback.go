@@ -128,7 +128,7 @@ func (e *Engine) PlanRollback(ctx context.Context, opts RollbackOptions) (*Rollb
 	if err != nil {
 		return nil, err
 	}
-	live := lease.Live(time.Now())
+	live := lease.Active(time.Now()) // expired, or its holder dead on this host: taken over
 	p := &RollbackPlan{opts: opts}
 	if unfinished(cur) {
 		past := e.pastFinalRoute(cur)
@@ -306,6 +306,9 @@ func (e *Engine) Rollback(ctx context.Context, p *RollbackPlan) error {
 		return err
 	}
 	defer held.Release()
+	if err := e.noteTakeover(held); err != nil {
+		return err
+	}
 	who := held.Lease()
 	by := fmt.Sprintf("zdd rollback by %s@%s", who.Holder, who.Host)
 	if p.Release != nil {

@@ -95,7 +95,7 @@ func (d *Deps) prepare(cmd *cobra.Command, args []string) error {
 }
 
 func (d *Deps) locker(cfg *config.Config) *deployer.Locker {
-	return &deployer.Locker{Dir: cfg.State.Dir, TTL: cfg.Strategy.LeaseTTL}
+	return &deployer.Locker{Dir: cfg.State.Dir, TTL: cfg.Strategy.LeaseTTL, LockWait: cfg.Strategy.LockWait}
 }
 
 func (d *Deps) sink() deployer.Sink {
