@@ -24,6 +24,7 @@ package remote
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -56,7 +57,24 @@ func (e *ExitError) Error() string {
 	if msg == "" {
 		msg = "(no error output)"
 	}
-	return fmt.Sprintf("remote: run %q on %s: exit status %d: %s", e.Cmd, e.Host, e.Code, msg)
+	return fmt.Sprintf("remote: run %s on %s: exit status %d: %s", Brief(e.Cmd), e.Host, e.Code, msg)
+}
+
+// briefMax is the longest command line Brief quotes whole.
+const briefMax = 80
+
+// Brief quotes a command line for an error message: whole when it is one
+// line of at most 80 characters, else its first line cut short and marked
+// with "...", so that a long generated script does not bury the message.
+func Brief(cmd string) string {
+	first, _, multi := strings.Cut(strings.TrimSpace(cmd), "\n")
+	if !multi && len(first) <= briefMax {
+		return strconv.Quote(first)
+	}
+	if len(first) > briefMax {
+		first = first[:briefMax]
+	}
+	return strconv.Quote(first) + "..."
 }
 
 const maxStderr = 4096
