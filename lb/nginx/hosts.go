@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/saitodrom/zdd/lb"
+	"github.com/saitodrom/zdd/lb/remote"
 )
 
 // HostState is one host's node states, or why they could not be read.
@@ -29,6 +30,10 @@ func (b *Balancer) HostStates(ctx context.Context) []HostState {
 		go func() {
 			defer wg.Done()
 			out[i] = HostState{Host: h.Name}
+			if u, ok := h.Runner.(*remote.Unreachable); ok {
+				out[i].Err = u.Err // the dial's error says it all
+				return
+			}
 			f, err := b.read(ctx, h)
 			if err != nil {
 				out[i].Err = err
