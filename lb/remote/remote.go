@@ -11,12 +11,18 @@
 //
 //   - *[ExitError]: the command ran and exited non-zero (or was killed by a
 //     signal); it carries the exit code and the standard error.
-//   - *[HostKeyError] (from [DialSSH]): the host's key is unknown or changed;
-//     the error shows the SHA256 fingerprint and how to trust the key.
+//   - *[HostKeyError] (from [DialSSH], or from a Run that re-dialled a dropped
+//     connection): the host's key is unknown or changed; the error shows the
+//     SHA256 fingerprint and how to trust the key.
 //   - a context error: the deadline passed (the remote command is signalled
 //     and the session closed).
 //   - any other error: the transport failed; the command may or may not have
 //     run.
+//
+// An [SSH] runner dials a dropped connection again on the next Run, within
+// that Run's context; [Unreachable] stands for a host that could not be
+// dialled at all. Errors quote a command line through [Brief] (its first
+// line), so that a generated script does not bury the message.
 //
 // Runners are safe for concurrent use.
 package remote
