@@ -40,6 +40,7 @@ type Cluster struct {
 	// Unreachable maps each load-balancer host that could not be dialled to the error
 	// (only with Options.KeepUnreachable).
 	Unreachable map[string]error
+
 	closers []func() error
 }
 
