@@ -65,7 +65,6 @@ type SSH struct {
 // sshConn is one SSH connection and a channel closed when it ends.
 type sshConn struct {
 	client *ssh.Client
-	raw    net.Conn
 	done   chan struct{}
 }
 
@@ -126,7 +125,7 @@ func (s *SSH) dial(ctx context.Context) (*sshConn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("remote: ssh handshake with %s: %w", s.name, err)
 	}
-	c := &sshConn{client: client, raw: conn, done: make(chan struct{})}
+	c := &sshConn{client: client, done: make(chan struct{})}
 	go func() {
 		_ = client.Wait()
 		close(c.done)
