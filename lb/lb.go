@@ -3,16 +3,22 @@
 //
 // # Contract
 //
-// The release engine (package deployer) is the only caller. Before it
-// deploys a new version to a batch of nodes it calls [Balancer.States] to
-// remember the current weights, then [Balancer.Apply] once with every node of
-// the batch set Down, deploys, and calls Apply once more to put the whole batch
-// back: each Apply is ONE change of the configuration (one reload per
-// load-balancer host), so a batch leaves and re-enters rotation together.
-// After every Apply the engine calls [Balancer.Verify] with the same states to
-// confirm that what is live matches what it asked for. On Ctrl-C or on a failed
-// step the engine calls Apply with the states it remembered, on a fresh, short
-// context.
+// The release engine (package deployer) calls a Balancer; `zdd status` only
+// reads it. The engine's preflight calls [Balancer.States] to check that every
+// configured node is known (it changes nothing). Each route step of a plan (a
+// release, its rollback, `zdd abort`, `zdd resume`) calls [Balancer.Apply] ONCE
+// with the nodes it puts in rotation (their configured weights) and the nodes
+// it takes out (Down) - one change of the configuration, one reload per
+// load-balancer host, so a batch leaves and re-enters rotation together - and
+// then [Balancer.Verify] with the same states, to confirm that what the load
+// balancers run matches. A rollback runs its own route steps on a fresh
+// context after a failed step or Ctrl-C; it does not replay remembered states.
+//
+// Apply and Verify must converge: applying states that a host already runs is
+// a no-op, and applying them again after a failed or reverted change brings
+// every host to them (an implementation that cannot tell what a host runs
+// reloads it), so that `zdd abort` and `zdd resume`, run twice, end in the
+// same state and the second run changes nothing.
 //
 // Nodes are named the way the implementation's configuration knows them (for
 // Nginx the server address written in the upstream file, e.g. 127.0.0.1:18081,
@@ -30,7 +36,9 @@
 //   - *[RollbackFailedError]: the change failed AND putting some host back
 //     failed too. The load balancers may disagree with each other: a human
 //     must look (the error names the host and the step).
-//   - [ErrNotLive]: Verify found that what is live differs from what was asked.
+//   - [ErrNotLive]: Verify found that what is live differs from what was
+//     asked, or cannot prove that a host runs it (for Nginx: the file was
+//     written after the last reload). Apply with the same states fixes that.
 //   - any other error (context cancelled, connection refused before anything
 //     was written) means nothing was changed.
 package lb
@@ -72,11 +80,13 @@ type Balancer interface {
 	// Apply sets the given nodes to the given states in ONE change on every
 	// host: either every host ends up with all of them or every host is put
 	// back as it was (see the package documentation for the errors). Nodes
-	// not in the map keep their state. An empty map is a no-op.
+	// not in the map keep their state. An empty map, or states every host
+	// already runs, is a no-op.
 	Apply(ctx context.Context, states map[string]State) error
-	// Verify checks that the given states are what is live on every host now.
-	// It returns nil when they are, an error wrapping ErrNotLive when they
-	// are not, and another error when it cannot tell.
+	// Verify checks that the given states are what every host runs now
+	// (nodes not in the map are not checked). It returns nil when they are,
+	// an error wrapping ErrNotLive when they are not or not provably so, and
+	// another error when it cannot read a host.
 	Verify(ctx context.Context, states map[string]State) error
 	// WeightRange is the inclusive range of weights Apply accepts.
 	WeightRange() (min, max int)

@@ -21,6 +21,11 @@ import (
 type Options struct {
 	// AgentSocket is the ssh-agent socket (the caller's SSH_AUTH_SOCK) when ssh.agent is on.
 	AgentSocket string
+	// KeepUnreachable, when set, keeps a load-balancer host that cannot be dialled instead
+	// of failing Dial: its runner is a remote.Unreachable that returns the dial's error, and
+	// the error is in Cluster.Unreachable. For reports that show every part they can read
+	// (`zdd status`); a command that changes the cluster leaves it unset.
+	KeepUnreachable bool
 }
 
 // Cluster is the engine's seams, connected. Close releases the SSH connections.
@@ -36,6 +41,10 @@ type Cluster struct {
 	Prober *deployer.HTTPProber
 	// Runners are the load-balancer hosts' runners, in configuration order.
 	Runners []remote.Runner
+	// Unreachable maps each load-balancer host that could not be dialled to the error
+	// (only with Options.KeepUnreachable).
+	Unreachable map[string]error
+
 	closers []func() error
 }
 
@@ -83,6 +92,13 @@ func Dial(ctx context.Context, cfg *config.Config, opts Options) (*Cluster, erro
 	var hosts []nginx.Host
 	for _, h := range cfg.LB.Hosts {
 		r, err := runner(ctx, cfg, h, opts)
+		if err != nil && opts.KeepUnreachable {
+			if c.Unreachable == nil {
+				c.Unreachable = map[string]error{}
+			}
+			c.Unreachable[h.Name] = err
+			r, err = &remote.Unreachable{Name: h.Name, Err: err}, nil
+		}
 		if err != nil {
 			c.Close()
 			return nil, err

@@ -4,11 +4,14 @@
 //
 // # Contract
 //
-// The schema package calls [Client.ActiveServer] before a migration to name
-// the MySQL server that takes traffic (the master); the release engine may
-// call [Client.SetWeight] and [Client.SetState] to move traffic. Every change
-// is read back with "show servers state" and confirmed; a change that did
-// not stick is an error. Errors:
+// zdd's only caller is the schema migrator (deployer/connect wires it): it
+// calls [Client.ActiveServer] before the first statement of a migration and
+// again before each statement, and for `zdd status` and `zdd migrate status`,
+// to name the MySQL server that takes traffic (the writer). The release engine does not move database traffic; zdd never
+// calls [Client.SetWeight] or [Client.SetState], which are for tests and for
+// callers that switch the writer themselves. Every such change is read back
+// with "show servers state" and confirmed; a change that did not stick is an
+// error. Errors:
 //
 //   - [ErrNoBackend], [ErrNoServer]: the name does not exist; nothing changed.
 //   - [ErrInvalid]: a weight outside 0..256 or a bad name; nothing sent.

@@ -3,6 +3,7 @@ package nginx
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -17,6 +18,9 @@ import (
 type change struct {
 	host     Host
 	old, new []byte
+	// reloadOnly: the file holds the target already but the master has not loaded it since
+	// it was written (see live.go); the change tests and reloads it, writing nothing.
+	reloadOnly bool
 }
 
 // Apply sets the given node states on every host in one change per host:
@@ -69,14 +73,19 @@ func onAll(plan []change, f func(change) error) (int, error) {
 	return 0, nil
 }
 
-// prepare renders the new file of every host; hosts whose file would not
-// change are left out. Nothing is written.
+// prepare renders the new file of every host; hosts whose file would not change and that
+// run it (the master loaded it) are left out, hosts whose file would not change but was not
+// loaded get a reload. Nothing is written.
 func (b *Balancer) prepare(ctx context.Context, addrs map[string]lb.State) ([]change, error) {
 	var plan []change
 	for _, h := range b.opts.Hosts {
-		f, err := b.read(ctx, h)
+		v, err := b.probe(ctx, h)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w (nothing changed)", err)
+		}
+		f, err := Parse(v.src)
+		if err != nil {
+			return nil, fmt.Errorf("nginx: %s on %s: %w (file left untouched)", h.UpstreamFile, h.Name, err)
 		}
 		out, err := f.Render(addrs, b.opts.Upstreams)
 		if err != nil {
@@ -85,8 +94,11 @@ func (b *Balancer) prepare(ctx context.Context, addrs map[string]lb.State) ([]ch
 		if err := checkRendered(out, addrs, b.opts.Upstreams); err != nil {
 			return nil, fmt.Errorf("nginx: render for %s: %w (bug; nothing changed)", h.Name, err)
 		}
-		if !bytes.Equal(out, f.Bytes()) {
+		switch {
+		case !bytes.Equal(out, f.Bytes()):
 			plan = append(plan, change{host: h, old: f.Bytes(), new: out})
+		case !v.loaded():
+			plan = append(plan, change{host: h, old: f.Bytes(), new: out, reloadOnly: true})
 		}
 	}
 	return plan, nil
@@ -111,18 +123,55 @@ func checkRendered(out []byte, addrs map[string]lb.State, ups []string) error {
 	return nil
 }
 
+// installFailed is what the install script prints when the file could not be swapped in
+// (before the test command ran).
+const installFailed = "zdd-install-failed"
+
 // install keeps the old file, swaps the new one in (atomically, through a temporary file
-// beside it) and tests the main configuration, in one remote command. On a failed test the
-// caller puts the old file back.
+// beside it) and tests the main configuration, in one remote command; a reload-only change
+// only runs the test. On a failed test the caller puts the old file back.
 func (b *Balancer) install(ctx context.Context, c change) error {
 	h := c.host
+	if c.reloadOnly {
+		if _, err := h.Runner.Run(ctx, h.TestCommand, nil); err != nil {
+			return commandError("test the configuration before reloading it", h.TestCommand, err)
+		}
+		return nil
+	}
 	dir, base := path.Split(h.UpstreamFile)
 	q := remote.Quote(h.UpstreamFile)
+	script := `{ t=$(mktemp ` + remote.Quote(dir+"."+base+".zdd-XXXXXX") + `) && trap 'rm -f "$t"' EXIT && cat > "$t" && ` +
+		`cp -p -- ` + q + ` ` + remote.Quote(h.UpstreamFile+".zdd-prev") + ` && chmod --reference=` + q + ` "$t" && ` +
+		`mv -f "$t" ` + q + ` && trap - EXIT; } || { echo ` + installFailed + `; exit 1; }; ` + h.TestCommand
+	out, err := h.Runner.Run(ctx, script, c.new)
+	if err == nil {
+		return nil
+	}
+	if strings.Contains(string(out), installFailed) {
+		return commandError("install the new "+h.UpstreamFile, "", err)
+	}
+	return commandError("test the new configuration", h.TestCommand, err)
+}
+
+// restore writes old back to h's upstream file. With keepTime, when old is the content saved
+// by install (<file>.zdd-prev), the file also gets back that copy's modification time: for a
+// host that was not reloaded, the file is then exactly what it was, and reads as loaded if it
+// was (see live.go).
+func restore(ctx context.Context, h Host, old []byte, keepTime bool) error {
+	if !keepTime {
+		return remote.WriteFile(ctx, h.Runner, h.UpstreamFile, old)
+	}
+	dir, base := path.Split(h.UpstreamFile)
+	q, prev := remote.Quote(h.UpstreamFile), remote.Quote(h.UpstreamFile+".zdd-prev")
 	script := `set -e; t=$(mktemp ` + remote.Quote(dir+"."+base+".zdd-XXXXXX") + `); trap 'rm -f "$t"' EXIT; cat > "$t"; ` +
-		`cp -p -- ` + q + ` ` + remote.Quote(h.UpstreamFile+".zdd-prev") + `; chmod --reference=` + q + ` "$t"; ` +
-		`mv -f "$t" ` + q + `; trap - EXIT; ` + h.TestCommand
-	if _, err := h.Runner.Run(ctx, script, c.new); err != nil {
-		return fmt.Errorf("install the new upstream file and run the test command %q: %w", h.TestCommand, err)
+		`chmod --reference=` + q + ` "$t"; if cmp -s -- "$t" ` + prev + `; then touch -r ` + prev + ` -- "$t"; fi; ` +
+		`mv -f "$t" ` + q + `; trap - EXIT`
+	if _, err := h.Runner.Run(ctx, script, old); err != nil {
+		var ee *remote.ExitError
+		if errors.As(err, &ee) {
+			return fmt.Errorf("exit status %d: %s", ee.Code, strings.TrimSpace(ee.Stderr))
+		}
+		return err
 	}
 	return nil
 }
@@ -135,7 +184,10 @@ func (b *Balancer) rollback(ctx context.Context, plan []change, reloaded int, ho
 	defer cancel()
 	var errs []error
 	for i, c := range plan {
-		if err := remote.WriteFile(ctx, c.host.Runner, c.host.UpstreamFile, c.old); err != nil {
+		if c.reloadOnly {
+			continue // nothing was written; the master runs what it ran
+		}
+		if err := restore(ctx, c.host, c.old, i >= reloaded); err != nil {
 			errs = append(errs, fmt.Errorf("nginx: restore %s on %s: %w", c.host.UpstreamFile, c.host.Name, err))
 			continue
 		}
@@ -149,60 +201,4 @@ func (b *Balancer) rollback(ctx context.Context, plan []change, reloaded int, ho
 		return &lb.RollbackFailedError{Err: fmt.Errorf("nginx: %s on %s: %w", step, host, cause), Rollback: errs}
 	}
 	return fmt.Errorf("nginx: %w", &lb.RolledBackError{Host: host, Step: step, Err: cause})
-}
-
-// Verify checks on every host that the upstream file holds the states and
-// that Nginx has loaded it (a worker started after the file was written).
-func (b *Balancer) Verify(ctx context.Context, states map[string]lb.State) error {
-	addrs, err := b.toAddrs(states)
-	if err != nil {
-		return err
-	}
-	errs := make([]error, len(b.opts.Hosts))
-	var wg sync.WaitGroup
-	for i, h := range b.opts.Hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = b.verifyHost(ctx, h, addrs)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// verifyHost checks one host: its file holds the states and Nginx has loaded it.
-func (b *Balancer) verifyHost(ctx context.Context, h Host, addrs map[string]lb.State) error {
-	out, err := h.Runner.Run(ctx, verifyCmd(h), nil)
-	if err != nil {
-		return fmt.Errorf("nginx: verify on %s: cannot read nginx processes and %s: %w", h.Name, h.UpstreamFile, err)
-	}
-	procs, src, ok := strings.Cut(string(out), verifyMarker+"\n")
-	if !ok {
-		return fmt.Errorf("nginx: verify on %s: unexpected output %q", h.Name, out)
-	}
-	f, err := Parse([]byte(src))
-	if err != nil {
-		return fmt.Errorf("nginx: %s on %s: %w", h.UpstreamFile, h.Name, err)
-	}
-	got, err := f.States(b.opts.Upstreams)
-	if err != nil {
-		return fmt.Errorf("%w: %w", lb.ErrNotLive, err)
-	}
-	for _, a := range lb.SortedNodes(addrs) {
-		want := addrs[a]
-		g, ok := got[a]
-		if !ok {
-			return fmt.Errorf("nginx: verify on %s: %w: no server %s", h.Name, lb.ErrUnknownNode, a)
-		}
-		if g.Down != want.Down || (want.Weight != 0 && g.Weight != want.Weight) {
-			return fmt.Errorf("nginx: verify on %s: %w: server %s is %v, want %v", h.Name, lb.ErrNotLive, a, g, want)
-		}
-	}
-	return checkLoaded(h, procs)
 }

@@ -42,6 +42,27 @@ func readCall(content string) remotetest.Call {
 	return remotetest.Call{Cmd: "cat -- " + upFile, Stdout: content}
 }
 
+var probeRE = regexp.MustCompile(`^p=\$\(cat -- /run/nginx\.pid 2>/dev/null\) && kill -0 "\$p" 2>/dev/null \|\| \{ echo no-master; exit 0; \}\n` +
+	`stat -c %Y -- /etc/nginx/upstreams\.conf && date \+%s && echo workers \$\(ps -o etimes= --ppid "\$p"\) && echo --zdd-upstream-file-- && cat -- /etc/nginx/upstreams\.conf$`)
+
+// probeCall expects the probe of the upstream file and the master's workers: the file was
+// written 10 s ago (mtime 1000, now 1010); its newest worker is 9 s old when loaded, else 12 s.
+func probeCall(content string, loaded bool) remotetest.Call {
+	workers := "workers 40 9"
+	if !loaded {
+		workers = "workers 40 12"
+	}
+	return remotetest.Call{Match: probeRE, Stdout: "1000\n1010\n" + workers + "\n--zdd-upstream-file--\n" + content}
+}
+
+// restoreCall expects the put-back of content that keeps the saved copy's mtime (a host that
+// was not reloaded).
+func restoreCall(content string) remotetest.Call {
+	return remotetest.Call{Match: regexp.MustCompile(`^set -e; t=\$\(mktemp /etc/nginx/\.upstreams\.conf\.zdd-XXXXXX\); .*` +
+		`if cmp -s -- "\$t" /etc/nginx/upstreams\.conf\.zdd-prev; then touch -r /etc/nginx/upstreams\.conf\.zdd-prev -- "\$t"; fi; ` +
+		`mv -f "\$t" /etc/nginx/upstreams\.conf; trap - EXIT$`), Stdin: []byte(content)}
+}
+
 // writeCall expects remote.WriteFile of path with content.
 func writeCall(path, content string) remotetest.Call {
 	dir, base := path[:strings.LastIndex(path, "/")+1], path[strings.LastIndex(path, "/")+1:]
@@ -49,11 +70,13 @@ func writeCall(path, content string) remotetest.Call {
 		`\.zdd-XXXXXX\); .* mv -f "\$t" ` + regexp.QuoteMeta(path) + `; trap - EXIT$`), Stdin: []byte(content)}
 }
 
+var installRE = regexp.MustCompile(`^\{ t=\$\(mktemp /etc/nginx/\.upstreams\.conf\.zdd-XXXXXX\) && .*` +
+	`cp -p -- /etc/nginx/upstreams\.conf /etc/nginx/upstreams\.conf\.zdd-prev && .*mv -f "\$t" /etc/nginx/upstreams\.conf && trap - EXIT; \} ` +
+	`\|\| \{ echo zdd-install-failed; exit 1; \}; ` + regexp.QuoteMeta(testCmd) + `$`)
+
 // installCalls expects the one command that keeps the old file, swaps the new one in and tests.
 func installCalls(testExit int) []remotetest.Call {
-	return []remotetest.Call{{Match: regexp.MustCompile(`^set -e; t=\$\(mktemp /etc/nginx/\.upstreams\.conf\.zdd-XXXXXX\); .*` +
-		`cp -p -- /etc/nginx/upstreams\.conf /etc/nginx/upstreams\.conf\.zdd-prev; .*mv -f "\$t" /etc/nginx/upstreams\.conf; trap - EXIT; ` +
-		regexp.QuoteMeta(testCmd) + `$`), Stdin: []byte(newConf), Exit: testExit,
+	return []remotetest.Call{{Match: installRE, Stdin: []byte(newConf), Exit: testExit,
 		Stderr: "nginx: [emerg] invalid parameter \"wait=1\" in /etc/nginx/upstreams.conf:2"}}
 }
 
@@ -78,8 +101,8 @@ func concat(parts ...[]remotetest.Call) []remotetest.Call {
 }
 
 func TestApplyBothHosts(t *testing.T) {
-	lb1 := remotetest.New(t, "lb1", readCall(oldConf))
-	lb2 := remotetest.New(t, "lb2", readCall(oldConf))
+	lb1 := remotetest.New(t, "lb1", probeCall(oldConf, true))
+	lb2 := remotetest.New(t, "lb2", probeCall(oldConf, true))
 	b := newBalancer(t, lb1, lb2)
 	lb1.Expect(installCalls(0)...)
 	lb2.Expect(installCalls(0)...)
@@ -89,14 +112,14 @@ func TestApplyBothHosts(t *testing.T) {
 }
 
 func TestApplyTestFailureOnSecondHostRestoresBoth(t *testing.T) {
-	lb1 := remotetest.New(t, "lb1", readCall(oldConf))
-	lb2 := remotetest.New(t, "lb2", readCall(oldConf))
+	lb1 := remotetest.New(t, "lb1", probeCall(oldConf, true))
+	lb2 := remotetest.New(t, "lb2", probeCall(oldConf, true))
 	b := newBalancer(t, lb1, lb2)
 	lb1.Expect(installCalls(0)...)
 	lb2.Expect(installCalls(1)...)
-	// Rollback: old file back on both, no reload anywhere.
-	lb1.Expect(writeCall(upFile, oldConf))
-	lb2.Expect(writeCall(upFile, oldConf))
+	// Rollback: old file back on both (with its old mtime: neither was reloaded), no reload.
+	lb1.Expect(restoreCall(oldConf))
+	lb2.Expect(restoreCall(oldConf))
 	err := b.Apply(context.Background(), testChange)
 	var rb *lb.RolledBackError
 	require.ErrorAs(t, err, &rb)
@@ -107,8 +130,8 @@ func TestApplyTestFailureOnSecondHostRestoresBoth(t *testing.T) {
 }
 
 func TestApplyReloadNotTakingEffectRollsBackEveryHost(t *testing.T) {
-	lb1 := remotetest.New(t, "lb1", readCall(oldConf))
-	lb2 := remotetest.New(t, "lb2", readCall(oldConf))
+	lb1 := remotetest.New(t, "lb1", probeCall(oldConf, true))
+	lb2 := remotetest.New(t, "lb2", probeCall(oldConf, true))
 	b := newBalancer(t, lb1, lb2)
 	lb1.Expect(installCalls(0)...)
 	lb2.Expect(installCalls(0)...)
@@ -145,7 +168,7 @@ func TestApplyRefusesWithoutWriting(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			lb1 := remotetest.New(t, "lb1")
 			if c.name != "unknown node" && c.name[:6] != "weight" {
-				lb1.Expect(readCall(c.content))
+				lb1.Expect(probeCall(c.content, true))
 			}
 			b := newBalancer(t, lb1)
 			err := b.Apply(context.Background(), c.states)
@@ -156,19 +179,19 @@ func TestApplyRefusesWithoutWriting(t *testing.T) {
 }
 
 func TestApplyNoChangeDoesNothing(t *testing.T) {
-	lb1 := remotetest.New(t, "lb1", readCall(newConf))
+	lb1 := remotetest.New(t, "lb1", probeCall(newConf, true))
 	b := newBalancer(t, lb1)
 	require.NoError(t, b.Apply(context.Background(), map[string]lb.State{"n1": {Weight: 1, Down: true}}))
 }
 
 func TestApplyRollbackFailureIsReported(t *testing.T) {
-	lb1 := remotetest.New(t, "lb1", readCall(oldConf))
-	lb2 := remotetest.New(t, "lb2", readCall(oldConf))
+	lb1 := remotetest.New(t, "lb1", probeCall(oldConf, true))
+	lb2 := remotetest.New(t, "lb2", probeCall(oldConf, true))
 	b := newBalancer(t, lb1, lb2)
 	lb1.Expect(installCalls(0)...)
 	lb2.Expect(installCalls(1)...)
-	lb1.Expect(remotetest.Call{Match: writeCall(upFile, oldConf).Match, Exit: 1, Stderr: "mv: cannot move: Read-only file system"})
-	lb2.Expect(writeCall(upFile, oldConf))
+	lb1.Expect(remotetest.Call{Match: restoreCall(oldConf).Match, Exit: 1, Stderr: "mv: cannot move: Read-only file system"})
+	lb2.Expect(restoreCall(oldConf))
 	err := b.Apply(context.Background(), testChange)
 	var rf *lb.RollbackFailedError
 	require.ErrorAs(t, err, &rf)
@@ -184,20 +207,19 @@ func TestStatesAndVerify(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]lb.State{"n1": {Weight: 1, Down: true}, "n2": {Weight: 4}}, st)
 
-	loaded := regexp.MustCompile(`^p=\$\(cat -- /run/nginx.pid\) && kill -0 "\$p" && stat -c %Y -- /etc/nginx/upstreams.conf && date \+%s && ps -o etimes= --ppid "\$p" && echo --zdd-upstream-file-- && cat -- /etc/nginx/upstreams.conf$`)
-	verify := func(procs, conf string) remotetest.Call {
-		return remotetest.Call{Match: loaded, Stdout: procs + "--zdd-upstream-file--\n" + conf}
+	verify := func(workers, conf string) remotetest.Call {
+		return remotetest.Call{Match: probeRE, Stdout: "1000\n1010\nworkers" + workers + "\n--zdd-upstream-file--\n" + conf}
 	}
-	lb1.Expect(verify("1000\n1010\n  40\n   9\n", newConf))
-	lb2.Expect(verify("1000\n1010\n  40\n  12\n", newConf))
+	lb1.Expect(verify("   40    9", newConf))
+	lb2.Expect(verify("   40   12", newConf))
 	err = b.Verify(context.Background(), testChange)
 	require.ErrorIs(t, err, lb.ErrNotLive)
 	assert.ErrorContains(t, err, "lb2")
 	assert.ErrorContains(t, err, "not reloaded")
 
 	// Hosts are verified at once: lb2 is read (and passes) while lb1 fails.
-	lb1.Expect(verify("1000\n1010\n  40\n   9\n", oldConf))
-	lb2.Expect(verify("1000\n1010\n  40\n   9\n", newConf))
+	lb1.Expect(verify("   40    9", oldConf))
+	lb2.Expect(verify("   40    9", newConf))
 	err = b.Verify(context.Background(), testChange)
 	require.ErrorIs(t, err, lb.ErrNotLive)
 	assert.ErrorContains(t, err, "server 127.0.0.1:18081 is weight=1, want weight=0 down")

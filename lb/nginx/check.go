@@ -24,7 +24,8 @@ func (b *Balancer) Check(ctx context.Context) error {
 			continue
 		}
 		if _, err := h.Runner.Run(ctx, h.TestCommand, nil); err != nil {
-			errs = append(errs, fmt.Errorf("nginx: the configuration of %s fails its test: %w (fix it on the host: a reload would fail)", h.Name, err))
+			errs = append(errs, fmt.Errorf("nginx: %w (fix it on the host: a reload would fail)",
+				commandError("the configuration of "+h.Name+" fails its test", h.TestCommand, err)))
 		}
 	}
 	return errors.Join(errs...)

@@ -8,18 +8,29 @@
 // Apply works in three phases so that the hosts (an HA pair) end up all
 // changed or all as before:
 //
-//  1. prepare: read and parse the upstream file of every host and render the
-//     new one. A file that does not parse, an unknown node or upstream, or a
-//     bad weight stops here; nothing was written.
+//  1. prepare: read and parse the upstream file of every host, with the ages
+//     of its master's workers, and render the new one. A file that does not
+//     parse, an unknown node or upstream, a bad weight or a host whose Nginx
+//     is not running stops here; nothing was written. A host whose file
+//     already holds the target is left out, unless the file was written after
+//     its newest worker started (Nginx may run something else, e.g. after a
+//     revert): that host is only tested and reloaded, so that applying the
+//     same states again converges and a second run is a no-op.
 //  2. install: on each host, save the old file as <file>.zdd-prev, swap the
 //     new file in (temporary file + rename) and run the test command, which
 //     must test the MAIN configuration (it includes the live upstream file).
 //     A failure puts the old file back on this host and on every host
-//     already installed; no host was reloaded.
+//     already installed, with its old modification time (none was reloaded,
+//     so each runs what it ran and Verify reads it so); no host was reloaded.
 //  3. reload: on each host, run the reload command and wait until the Nginx
 //     master has started new workers (a reload that fails in the master
 //     still exits 0). A failure puts the old file back on EVERY host and
 //     reloads the hosts that may have taken the new file.
+//
+// Verify reads what each host runs: the upstream file, which Nginx runs when
+// its newest worker started no earlier than the file was written (see
+// live.go). Errors name the host, the configured command (the test or reload
+// command) and its output, never the generated script around it.
 //
 // Servers are matched by address: a change to 127.0.0.1:18081 applies to
 // every upstream block that lists that address (sticky setups list a node in

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/lb/remote"
 )
 
@@ -62,7 +61,7 @@ func (b *Balancer) reload(ctx context.Context, h Host) error {
 	defer cancel()
 	out, err := h.Runner.Run(ctx, reloadScript(h, b.opts.ReloadTimeout, b.opts.PollInterval), nil)
 	if err != nil {
-		return fmt.Errorf("reload on %s: %w", h.Name, err)
+		return commandError("run the reload command `"+h.ReloadCommand+"` and wait for new workers", "", err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	logged := strings.TrimSpace(strings.Join(lines[1:], "\n"))
@@ -75,7 +74,7 @@ func (b *Balancer) reload(ctx context.Context, h Host) error {
 	case "no-master":
 		return fmt.Errorf("find the nginx master from %s: not running", h.PidFile)
 	case "reload-failed":
-		return fmt.Errorf("reload command %q failed: %s", h.ReloadCommand, logged)
+		return fmt.Errorf("the reload command `%s` failed: %s", h.ReloadCommand, logged)
 	case "timeout":
 		if logged == "" {
 			logged = "nothing in the error log"
@@ -84,39 +83,4 @@ func (b *Balancer) reload(ctx context.Context, h Host) error {
 			b.opts.ReloadTimeout, logged)
 	}
 	return fmt.Errorf("reload on %s: unexpected output %q", h.Name, out)
-}
-
-// verifyMarker separates the two parts of verifyCmd's output.
-const verifyMarker = "--zdd-upstream-file--"
-
-// verifyCmd prints, in one round trip, the upstream file's mtime, the time, the age of each
-// worker of the master, then verifyMarker and the upstream file.
-func verifyCmd(h Host) string {
-	return `p=$(cat -- ` + remote.Quote(h.PidFile) + `) && kill -0 "$p" && stat -c %Y -- ` +
-		remote.Quote(h.UpstreamFile) + ` && date +%s && ps -o etimes= --ppid "$p" && echo ` + verifyMarker +
-		` && cat -- ` + remote.Quote(h.UpstreamFile)
-}
-
-// checkLoaded confirms from the first part of verifyCmd's output that the youngest worker
-// started no earlier than the upstream file was last written (one-second resolution): the
-// file is live.
-func checkLoaded(h Host, out string) error {
-	f := strings.Fields(out)
-	nums := make([]int64, len(f))
-	for i, s := range f {
-		var err error
-		if nums[i], err = strconv.ParseInt(s, 10, 64); err != nil || len(f) < 3 {
-			return fmt.Errorf("nginx: verify on %s: unexpected output %q", h.Name, out)
-		}
-	}
-	age := nums[1] - nums[0]
-	youngest := nums[2]
-	for _, e := range nums[3:] {
-		youngest = min(youngest, e)
-	}
-	if youngest > age {
-		return fmt.Errorf("nginx: verify on %s: %w: %s was written %ds ago but the newest worker is %ds old (not reloaded)",
-			h.Name, lb.ErrNotLive, h.UpstreamFile, age, youngest)
-	}
-	return nil
 }

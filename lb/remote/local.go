@@ -38,7 +38,7 @@ func (l *Local) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, erro
 	c.Stdout, c.Stderr = &stdout, &stderr
 	err := c.Run()
 	if ctxErr := ctx.Err(); ctxErr != nil && err != nil {
-		return stdout.Bytes(), fmt.Errorf("remote: run %q on %s: %w", cmd, l.Host(), ctxErr)
+		return stdout.Bytes(), fmt.Errorf("remote: run %s on %s: %w", Brief(cmd), l.Host(), ctxErr)
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {

@@ -11,12 +11,18 @@
 //
 //   - *[ExitError]: the command ran and exited non-zero (or was killed by a
 //     signal); it carries the exit code and the standard error.
-//   - *[HostKeyError] (from [DialSSH]): the host's key is unknown or changed;
-//     the error shows the SHA256 fingerprint and how to trust the key.
+//   - *[HostKeyError] (from [DialSSH], or from a Run that re-dialled a dropped
+//     connection): the host's key is unknown or changed; the error shows the
+//     SHA256 fingerprint and how to trust the key.
 //   - a context error: the deadline passed (the remote command is signalled
 //     and the session closed).
 //   - any other error: the transport failed; the command may or may not have
 //     run.
+//
+// An [SSH] runner dials a dropped connection again on the next Run, within
+// that Run's context; [Unreachable] stands for a host that could not be
+// dialled at all. Errors quote a command line through [Brief] (its first
+// line), so that a generated script does not bury the message.
 //
 // Runners are safe for concurrent use.
 package remote
@@ -24,6 +30,7 @@ package remote
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -56,7 +63,24 @@ func (e *ExitError) Error() string {
 	if msg == "" {
 		msg = "(no error output)"
 	}
-	return fmt.Sprintf("remote: run %q on %s: exit status %d: %s", e.Cmd, e.Host, e.Code, msg)
+	return fmt.Sprintf("remote: run %s on %s: exit status %d: %s", Brief(e.Cmd), e.Host, e.Code, msg)
+}
+
+// briefMax is the longest command line Brief quotes whole.
+const briefMax = 80
+
+// Brief quotes a command line for an error message: whole when it is one
+// line of at most 80 characters, else its first line cut short and marked
+// with "...", so that a long generated script does not bury the message.
+func Brief(cmd string) string {
+	first, _, multi := strings.Cut(strings.TrimSpace(cmd), "\n")
+	if !multi && len(first) <= briefMax {
+		return strconv.Quote(first)
+	}
+	if len(first) > briefMax {
+		first = first[:briefMax]
+	}
+	return strconv.Quote(first) + "..."
 }
 
 const maxStderr = 4096

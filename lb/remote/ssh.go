@@ -42,10 +42,39 @@ type SSHOptions struct {
 
 // SSH runs commands on a host over one SSH connection (a new session per
 // command). Create it with DialSSH.
+//
+// A connection that drops (the host rebooted, sshd restarted, a NAT or
+// firewall cut it) is dialled again by the next Run or DialContext, within
+// that call's context: the known_hosts file is read again and the host key
+// verified as on the first dial. A session that cannot be opened on the old
+// connection within the dial timeout counts as a dropped connection, so a
+// half-open connection (no FIN ever arrives) is replaced too. A command that
+// was running when the connection dropped is not run again (it may have
+// run): its Run returns the transport error, and the next Run re-dials.
 type SSH struct {
 	name    string
-	client  *ssh.Client
+	opts    SSHOptions
 	timeout time.Duration
+
+	mu     sync.Mutex
+	conn   *sshConn // nil after a drop that was not re-dialled yet
+	closed bool
+	dials  int // connections made, the first included (tests)
+}
+
+// sshConn is one SSH connection and a channel closed when it ends.
+type sshConn struct {
+	client *ssh.Client
+	done   chan struct{}
+}
+
+func (c *sshConn) dead() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
 }
 
 var _ Runner = (*SSH)(nil)
@@ -60,32 +89,82 @@ func DialSSH(ctx context.Context, opts SSHOptions) (*SSH, error) {
 	} else {
 		name = fmt.Sprintf("%s (%s)", name, opts.Addr)
 	}
-	cfg, closeAgent, err := clientConfig(opts)
-	if err != nil {
-		return nil, fmt.Errorf("remote: dial %s: %w", name, err)
-	}
-	defer closeAgent()
-	timeout := opts.DialTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", opts.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("remote: dial %s: %w", name, err)
-	}
-	client, err := handshake(ctx, conn, opts.Addr, cfg)
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("remote: ssh handshake with %s: %w", name, err)
+	if opts.DialTimeout <= 0 {
+		opts.DialTimeout = 10 * time.Second
 	}
 	ct := opts.CommandTimeout
 	if ct <= 0 {
 		ct = 60 * time.Second
 	}
-	return &SSH{name: name, client: client, timeout: ct}, nil
+	s := &SSH{name: name, opts: opts, timeout: ct}
+	c, err := s.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.conn = c
+	return s, nil
+}
+
+// dial makes a new connection: TCP connect, handshake, host key checked against the
+// known_hosts file as it is now.
+func (s *SSH) dial(ctx context.Context) (*sshConn, error) {
+	cfg, closeAgent, err := clientConfig(s.opts)
+	if err != nil {
+		return nil, fmt.Errorf("remote: dial %s: %w", s.name, err)
+	}
+	defer closeAgent()
+	ctx, cancel := context.WithTimeout(ctx, s.opts.DialTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", s.opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("remote: dial %s: %w", s.name, err)
+	}
+	client, err := handshake(ctx, conn, s.opts.Addr, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("remote: ssh handshake with %s: %w", s.name, err)
+	}
+	c := &sshConn{client: client, done: make(chan struct{})}
+	go func() {
+		_ = client.Wait()
+		close(c.done)
+	}()
+	s.dials++
+	return c, nil
+}
+
+// client returns the live connection, dialling a new one when the last one dropped.
+func (s *SSH) client(ctx context.Context) (*sshConn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("remote: the runner is closed")
+	}
+	if s.conn != nil && !s.conn.dead() {
+		return s.conn, nil
+	}
+	if s.conn != nil {
+		s.conn.client.Close()
+		s.conn = nil
+	}
+	c, err := s.dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connection lost, re-dial failed: %w", err)
+	}
+	s.conn = c
+	return c, nil
+}
+
+// drop closes c and forgets it (unless another caller already replaced it), so that the next
+// call dials a new connection.
+func (s *SSH) drop(c *sshConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.client.Close()
+	if s.conn == c {
+		s.conn = nil
+	}
 }
 
 // handshake runs the SSH handshake on conn, aborting it when ctx ends.
@@ -162,17 +241,28 @@ func clientConfig(opts SSHOptions) (*ssh.ClientConfig, func(), error) {
 // Host returns the runner's name and address.
 func (s *SSH) Host() string { return s.name }
 
-// Close closes the SSH connection.
-func (s *SSH) Close() error { return s.client.Close() }
+// Close closes the SSH connection; Run and DialContext fail afterwards.
+func (s *SSH) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.conn == nil {
+		return nil
+	}
+	err := s.conn.client.Close()
+	s.conn = nil
+	return err
+}
 
 // Run runs cmd in a new session. When ctx (or the runner's command timeout)
-// ends, the remote command gets SIGKILL and the session is closed.
+// ends, the remote command gets SIGKILL and the session is closed. A dropped
+// connection is dialled again first (see SSH).
 func (s *SSH) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	sess, err := s.newSession(ctx)
+	sess, err := s.session(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("remote: run %q on %s: open session: %w", cmd, s.name, err)
+		return nil, fmt.Errorf("remote: run %s on %s: open session: %w", Brief(cmd), s.name, err)
 	}
 	defer sess.Close()
 	var stdout, stderr syncBuffer
@@ -187,7 +277,7 @@ func (s *SSH) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error)
 		// channel and return without waiting for the remote side.
 		_ = sess.Signal(ssh.SIGKILL)
 		_ = sess.Close()
-		return nil, fmt.Errorf("remote: run %q on %s: %w", cmd, s.name, ctx.Err())
+		return nil, fmt.Errorf("remote: run %s on %s: %w", Brief(cmd), s.name, ctx.Err())
 	}
 	var ee *ssh.ExitError
 	var em *ssh.ExitMissingError
@@ -203,18 +293,43 @@ func (s *SSH) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error)
 	case errors.As(err, &em):
 		return stdout.Bytes(), &ExitError{Host: s.name, Cmd: cmd, Code: -1, Stderr: truncate(stderr.Bytes())}
 	}
-	return stdout.Bytes(), fmt.Errorf("remote: run %q on %s: %w", cmd, s.name, err)
+	return stdout.Bytes(), fmt.Errorf("remote: run %s on %s: %w (the connection may have dropped; the command may or may not have run)", Brief(cmd), s.name, err)
 }
 
-// newSession opens a session, giving up when ctx ends.
-func (s *SSH) newSession(ctx context.Context) (*ssh.Session, error) {
+// session opens a session on the live connection. When that fails or does not answer within
+// the dial timeout while ctx still runs, the connection is taken as dropped and one new
+// connection is dialled: nothing ran yet, so trying again is safe.
+func (s *SSH) session(ctx context.Context) (*ssh.Session, error) {
+	var last error
+	for try := 0; try < 2; try++ {
+		c, err := s.client(ctx)
+		if err != nil {
+			return nil, err
+		}
+		octx, cancel := context.WithTimeout(ctx, s.opts.DialTimeout)
+		sess, err := newSession(octx, c.client)
+		cancel()
+		if err == nil {
+			return sess, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		s.drop(c)
+		last = err
+	}
+	return nil, last
+}
+
+// newSession opens a session on client, giving up when ctx ends.
+func newSession(ctx context.Context, client *ssh.Client) (*ssh.Session, error) {
 	type res struct {
 		s   *ssh.Session
 		err error
 	}
 	ch := make(chan res, 1)
 	go func() {
-		sess, err := s.client.NewSession()
+		sess, err := client.NewSession()
 		ch <- res{sess, err}
 	}()
 	select {
@@ -232,13 +347,25 @@ func (s *SSH) newSession(ctx context.Context) (*ssh.Session, error) {
 
 // DialContext opens a connection from the remote host: network "unix" reaches
 // a unix socket on the host (an SSH direct-streamlocal channel, e.g. HAProxy's
-// admin socket), "tcp" a TCP address as seen from the host.
+// admin socket), "tcp" a TCP address as seen from the host. A dropped
+// connection is dialled again first (see SSH).
 func (s *SSH) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := s.client.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, fmt.Errorf("remote: dial %s %s via %s: %w", network, addr, s.name, err)
+	var err error
+	for try := 0; try < 2; try++ {
+		var c *sshConn
+		if c, err = s.client(ctx); err != nil {
+			break
+		}
+		var nc net.Conn
+		if nc, err = c.client.DialContext(ctx, network, addr); err == nil {
+			return nc, nil
+		}
+		if ctx.Err() != nil || !c.dead() {
+			break // the host refused the channel: not a dropped connection
+		}
+		s.drop(c)
 	}
-	return c, nil
+	return nil, fmt.Errorf("remote: dial %s %s via %s: %w", network, addr, s.name, err)
 }
 
 // syncBuffer is a bytes.Buffer safe to read while a session may still write.

@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -101,4 +103,69 @@ func TestIntegrationWrongHostKeyRefused(t *testing.T) {
 	r, err := DialSSH(ctx, SSHOptions{Addr: l.SSHAddr, User: env.SSH.User, KeyFile: env.SSH.IdentityFile, KnownHostsFile: empty})
 	require.NoError(t, err)
 	r.Close()
+}
+
+// cutConnection kills the sshd process that serves r's connection (the parent of the shell
+// that runs a command), as a reboot, an sshd restart or a cut link would end it.
+func cutConnection(t *testing.T, r *SSH) {
+	t.Helper()
+	out, err := r.Run(context.Background(), "echo $PPID", nil)
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL), "kill sshd child %d", pid)
+}
+
+func TestIntegrationSSHRedialsAfterTheConnectionDrops(t *testing.T) {
+	env := testenvtest.Require(t)
+	ctx := context.Background()
+	l := env.LBs[0]
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	good, err := os.ReadFile(env.SSH.KnownHosts)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(kh, good, 0o600))
+	r, err := DialSSH(ctx, SSHOptions{Name: l.Name, Addr: l.SSHAddr, User: env.SSH.User,
+		KeyFile: env.SSH.IdentityFile, KnownHostsFile: kh, DialTimeout: 3 * time.Second, CommandTimeout: 10 * time.Second})
+	require.NoError(t, err)
+	defer r.Close()
+
+	// Cut, then the next command re-dials and runs, within a short deadline.
+	cutConnection(t, r)
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	out, err := r.Run(rctx, "echo after", nil)
+	require.NoError(t, err, "Run after the connection was cut")
+	assert.Equal(t, "after\n", string(out))
+	assert.Equal(t, 2, r.dials, "one new connection")
+	t.Logf("Run after a cut connection: ok in %v (re-dialled)", time.Since(start).Round(time.Millisecond))
+
+	// A tunnelled socket (HAProxy's admin socket) also re-dials.
+	cutConnection(t, r)
+	c, err := r.DialContext(rctx, "unix", env.DB.HAProxySocket)
+	require.NoError(t, err, "DialContext after the connection was cut")
+	c.Close()
+	assert.Equal(t, 3, r.dials)
+
+	// The re-dial verifies the host key against the file as it is now: a changed key is refused.
+	cutConnection(t, r)
+	host := "[" + strings.Replace(l.SSHAddr, ":", "]:", 1)
+	require.NoError(t, os.WriteFile(kh, []byte(host+" "+strings.TrimSpace(string(ssh.MarshalAuthorizedKey(newKey(t))))+"\n"), 0o600))
+	_, err = r.Run(ctx, "echo never", nil)
+	var hk *HostKeyError
+	require.ErrorAs(t, err, &hk, "%v", err)
+	assert.True(t, hk.Changed)
+	t.Logf("re-dial with a changed host key: %v", err)
+
+	// Trusted again: the next Run dials and works; the runner was not left broken.
+	require.NoError(t, os.WriteFile(kh, good, 0o600))
+	out, err = r.Run(ctx, "echo again", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "again\n", string(out))
+	assert.Equal(t, 4, r.dials)
+
+	// A closed runner does not re-dial.
+	require.NoError(t, r.Close())
+	_, err = r.Run(ctx, "echo closed", nil)
+	assert.ErrorContains(t, err, "closed")
 }

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"os"
 	"strings"
 	"time"
 
@@ -14,7 +15,10 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
+	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/lb"
+	"github.com/saitodrom/zdd/lb/nginx"
 )
 
 // StatusOptions are the inputs of `zdd status`.
@@ -27,13 +31,19 @@ type StatusOptions struct {
 // NewCmdStatus returns `zdd status`. runF, if not nil, replaces the logic (tests).
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
 	opts := &StatusOptions{Deps: newDeps(f)}
+	opts.Dial = DialForStatus
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show each node's versions and sessions, the load balancers, the database and the release in progress",
 		Long: `Show, on stdout: every node's versions of the application with their state and sessions,
 the load balancers' weights, the database writer and migration level (when a database is
 configured), and the release in the journal with its step and the lock's holder. It changes
-nothing. A part that cannot be read is shown with its error, and the exit code is then 1.`,
+nothing.
+
+Every part that can be read is shown, also when a load balancer or a node is unreachable or a
+load balancer's host key is unknown or changed: a part that cannot be read is shown with its
+error (in JSON, its "error" field and the top-level "errors" list), and the exit code is then 1
+after the whole status was printed. Exit 0 means every part was read.`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(opts.Output); err != nil {
@@ -83,11 +93,21 @@ type VersionStatus struct {
 	Sessions int    `json:"sessions"`
 }
 
-// LBStatus is the load balancers' state of each node (the hosts agree, or Error says how not).
+// LBStatus is the load balancers' state of each node: Nodes as read from the hosts that could
+// be read (ReadFrom, when not all of them), Error when some host could not be read or the hosts
+// disagree, and HostErrors naming each host that could not be read.
 type LBStatus struct {
-	Hosts []string           `json:"hosts"`
-	Nodes []NodeRoutingState `json:"nodes"`
-	Error string             `json:"error,omitempty"`
+	Hosts      []string           `json:"hosts"`
+	Nodes      []NodeRoutingState `json:"nodes"`
+	ReadFrom   []string           `json:"read_from,omitempty"`
+	Error      string             `json:"error,omitempty"`
+	HostErrors []HostError        `json:"host_errors,omitempty"`
+}
+
+// HostError is a load-balancer host that could not be read, and why.
+type HostError struct {
+	Host  string `json:"host"`
+	Error string `json:"error"`
 }
 
 // NodeRoutingState is one node's weight and whether it is out of rotation.
@@ -128,6 +148,29 @@ type LockStatus struct {
 	Started time.Time `json:"started"`
 	Expires time.Time `json:"expires"`
 	Expired bool      `json:"expired"`
+}
+
+// DialForStatus connects like Dial, except that a load-balancer host that cannot be dialled
+// (unreachable, host key unknown or changed) does not fail it: that host's reads return the
+// dial's error, so `zdd status` shows every other part and names the host with its error.
+func DialForStatus(ctx context.Context, cfg *config.Config) (*Cluster, error) {
+	c, err := connect.Dial(ctx, cfg, connect.Options{AgentSocket: os.Getenv("SSH_AUTH_SOCK"), KeepUnreachable: true})
+	if err != nil {
+		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
+			"check the configuration with `zdd config validate`; zdd status changes nothing")
+	}
+	cl := &Cluster{Spec: c.Spec, Managers: c.Managers, Router: c.Router, Close: c.Close}
+	if err := dialDatabase(cfg, cl); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return cl, nil
+}
+
+// hostStater is a load balancer that reads each of its hosts on its own (*nginx.Balancer), so
+// that status can show the hosts that answer when another does not.
+type hostStater interface {
+	HostStates(ctx context.Context) []nginx.HostState
 }
 
 // RunStatus gathers the status and prints it on stdout.
@@ -182,18 +225,7 @@ func gather(ctx context.Context, cfg *config.Config, c *Cluster) *Status {
 	for _, h := range cfg.LB.Hosts {
 		st.LoadBalancers.Hosts = append(st.LoadBalancers.Hosts, h.Name)
 	}
-	states, err := c.Router.States(ctx)
-	if err != nil {
-		st.LoadBalancers.Error = fail(err)
-	}
-	names := make([]string, 0, len(states))
-	for n := range states {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		st.LoadBalancers.Nodes = append(st.LoadBalancers.Nodes, NodeRoutingState{Name: n, Weight: states[n].Weight, Down: states[n].Down})
-	}
+	gatherLB(ctx, c, &st.LoadBalancers, fail)
 	if c.DBStatus != nil {
 		db, err := c.DBStatus(ctx)
 		st.Database = &DBReport{DatabaseStatus: db}
@@ -215,6 +247,61 @@ func gather(ctx context.Context, cfg *config.Config, c *Cluster) *Status {
 			Started: lease.Started, Expires: lease.Expires, Expired: time.Now().After(lease.Expires)}
 	}
 	return st
+}
+
+// gatherLB reads the load balancers' node states: host by host when the router can, so that
+// one unreadable host does not hide the others.
+func gatherLB(ctx context.Context, c *Cluster, ls *LBStatus, fail func(error) string) {
+	hs, ok := c.Router.(hostStater)
+	if !ok {
+		states, err := c.Router.States(ctx)
+		if err != nil {
+			ls.Error = fail(err)
+		}
+		ls.Nodes = routingStates(states)
+		return
+	}
+	var first *nginx.HostState
+	var disagree []string
+	for _, h := range hs.HostStates(ctx) {
+		if h.Err != nil {
+			ls.HostErrors = append(ls.HostErrors, HostError{Host: h.Host, Error: fail(h.Err)})
+			continue
+		}
+		ls.ReadFrom = append(ls.ReadFrom, h.Host)
+		if first == nil {
+			first = &h
+		} else if !maps.Equal(first.States, h.States) {
+			disagree = append(disagree, h.Host)
+		}
+	}
+	if first != nil {
+		ls.Nodes = routingStates(first.States)
+	}
+	var why []string
+	if n := len(ls.HostErrors); n > 0 {
+		names := make([]string, n)
+		for i, e := range ls.HostErrors {
+			names[i] = e.Host
+		}
+		why = append(why, fmt.Sprintf("%s could not be read", strings.Join(names, ", ")))
+	}
+	if len(disagree) > 0 {
+		why = append(why, fmt.Sprintf("%s disagree(s) with %s; the states shown are %s's", strings.Join(disagree, ", "), first.Host, first.Host))
+		fail(fmt.Errorf("load balancers: %s", why[len(why)-1]))
+	}
+	ls.Error = strings.Join(why, "; ")
+	if len(ls.HostErrors) == 0 && len(disagree) == 0 {
+		ls.ReadFrom = nil // every host was read and they agree
+	}
+}
+
+func routingStates(states map[string]lb.State) []NodeRoutingState {
+	var out []NodeRoutingState
+	for _, n := range lb.SortedNodes(states) {
+		out = append(out, NodeRoutingState{Name: n, Weight: states[n].Weight, Down: states[n].Down})
+	}
+	return out
 }
 
 func releaseStatus(rel *deployer.Release) *ReleaseStatus {
@@ -246,7 +333,14 @@ func writeStatus(w io.Writer, st *Status) error {
 		}
 		fmt.Fprintf(&b, "  node %-6s %s\n", n.Name, line)
 	}
-	fmt.Fprintf(&b, "load balancers %s\n", strings.Join(st.LoadBalancers.Hosts, ", "))
+	fmt.Fprintf(&b, "load balancers %s", strings.Join(st.LoadBalancers.Hosts, ", "))
+	if r := st.LoadBalancers.ReadFrom; len(r) > 0 {
+		fmt.Fprintf(&b, " (states as read from %s)", strings.Join(r, ", "))
+	}
+	b.WriteString("\n")
+	for _, e := range st.LoadBalancers.HostErrors {
+		fmt.Fprintf(&b, "  %s: error: %s\n", e.Host, e.Error)
+	}
 	if st.LoadBalancers.Error != "" {
 		fmt.Fprintf(&b, "  error: %s\n", st.LoadBalancers.Error)
 	}

@@ -1,0 +1,52 @@
+package nginx
+
+import (
+	"context"
+	"sync"
+
+	"github.com/saitodrom/zdd/lb"
+	"github.com/saitodrom/zdd/lb/remote"
+)
+
+// HostState is one host's node states, or why they could not be read.
+type HostState struct {
+	// Host is the host's name (lb1).
+	Host string
+	// States are the node states in the host's upstream file (nil when Err is set).
+	States map[string]lb.State
+	// Err is why the host could not be read or parsed.
+	Err error
+}
+
+// HostStates reads every host's upstream file, all at once, and returns each host's node
+// states or error, in configuration order. Unlike States it does not require the hosts to
+// agree or every host to answer; it is for reports (`zdd status`) that show every part that
+// can be read. It changes nothing.
+func (b *Balancer) HostStates(ctx context.Context) []HostState {
+	out := make([]HostState, len(b.opts.Hosts))
+	var wg sync.WaitGroup
+	for i, h := range b.opts.Hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = HostState{Host: h.Name}
+			if u, ok := h.Runner.(*remote.Unreachable); ok {
+				out[i].Err = u.Err // the dial's error says it all
+				return
+			}
+			f, err := b.read(ctx, h)
+			if err != nil {
+				out[i].Err = err
+				return
+			}
+			st, err := f.States(b.opts.Upstreams)
+			if err != nil {
+				out[i].Err = err
+				return
+			}
+			out[i].States = b.toNodes(st)
+		}()
+	}
+	wg.Wait()
+	return out
+}
