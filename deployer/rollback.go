@@ -227,8 +227,8 @@ func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*
 		p.Good, since = &good.Entry, good.Index
 	} else if len(versions) == 1 {
 		return nil, outcome.Classify(outcome.ErrNothingToDo, fmt.Errorf(
-			"deployer: nothing to roll back: %s is the only version deployed and zdd released no other code than %s's (sha256 %s)",
-			bad, bad, shortSum(p.Bad.SHA256)))
+			"deployer: nothing to roll back: no completed release other than the code of %s (sha256 %s), and no other version is deployed",
+			bad, shortSum(p.Bad.SHA256)))
 	}
 	if err := refuseContract(hist, since, p); err != nil {
 		return nil, err
