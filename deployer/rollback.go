@@ -82,6 +82,10 @@ func (p *RollbackPlan) Render() string {
 	default:
 		fmt.Fprintf(&b, "takes %s (sha256 %s) back to the last good release %s,\ndeployed again as version %s; sessions on %s keep it until they end\n",
 			p.Bad.Version, shortSum(p.Bad.SHA256), good, p.Plan.To, p.Bad.Version)
+		if p.Release != nil {
+			fmt.Fprintf(&b, "the nodes without %s get it too, out of rotation, to carry the canary's sessions; %s is newer everywhere before they take traffic\n",
+				p.Bad.Version, p.Plan.To)
+		}
 		for i, s := range p.Plan.Steps {
 			fmt.Fprintf(&b, "%3d. %s\n", i+1, s)
 		}
