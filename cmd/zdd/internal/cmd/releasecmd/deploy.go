@@ -116,7 +116,7 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 	if plan, err = buildPlan(runCtx, e, opts.Version, war); err != nil {
 		return err
 	}
-	prev, err := checkPrevious(runCtx, e, opts.PreviousFlags, func(msg string) {
+	prev, err := checkPrevious(runCtx, e, opts.PreviousFlags, war, func(msg string) {
 		rep.Emit(deployer.Event{Schema: deployer.EventSchema, Time: time.Now(), Type: deployer.EventWarning, Message: msg})
 	})
 	if err != nil {

@@ -110,7 +110,7 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 		return err
 	}
 	e.Store = deployer.NewStore(cfg.State.Dir) // read only: does it hold the running version's WAR?
-	prev, err := checkPrevious(ctx, e, opts.PreviousFlags, func(msg string) { fmt.Fprintln(opts.IO.ErrOut, "warning: "+msg) })
+	prev, err := checkPrevious(ctx, e, opts.PreviousFlags, war, func(msg string) { fmt.Fprintln(opts.IO.ErrOut, "warning: "+msg) })
 	if err != nil {
 		return err
 	}

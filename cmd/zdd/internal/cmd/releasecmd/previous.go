@@ -28,7 +28,7 @@ func addPreviousFlags(cmd *cobra.Command, pf *PreviousFlags) {
 // when the newest version running on every node has no WAR in zdd's store (the first rollback
 // after this release could only be --hard). It changes nothing; the WAR to register, if any,
 // is returned.
-func checkPrevious(ctx context.Context, e *deployer.Engine, pf PreviousFlags, warn func(string)) (*deployer.WARInfo, error) {
+func checkPrevious(ctx context.Context, e *deployer.Engine, pf PreviousFlags, newWAR deployer.WARInfo, warn func(string)) (*deployer.WARInfo, error) {
 	st, err := e.Observe(ctx)
 	if err != nil {
 		return nil, outcome.Classify(outcome.ErrPreflight, err)
@@ -37,6 +37,11 @@ func checkPrevious(ctx context.Context, e *deployer.Engine, pf PreviousFlags, wa
 		war, err := e.CheckPrevious(st, pf.PreviousVersion, pf.PreviousWAR)
 		if err != nil {
 			return nil, err
+		}
+		if war.SHA256 == newWAR.SHA256 {
+			return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
+				"release: --previous-war %s is the WAR being released (sha256 %s), not the code of %s; nothing was changed",
+				pf.PreviousWAR, war.SHA256[:12], pf.PreviousVersion)), "give the WAR that was deployed as "+pf.PreviousVersion)
 		}
 		return &war, nil
 	}

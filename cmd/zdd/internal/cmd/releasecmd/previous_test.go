@@ -74,9 +74,15 @@ func TestDeployRefusesBadPreviousFlagsBeforeAnyChange(t *testing.T) {
 		{war(t, "001"), "01", "not 3 digits"},
 		{notWAR, "001", "not a zip"},
 		{war(t, "001"), "", "go together"},
+		{"SAME", "001", "is the WAR being released"},
 	} {
 		w.reset()
-		err := w.deploy(t, "002", func(o *DeployOptions) { o.PreviousWAR, o.PreviousVersion = c.war, c.version })
+		err := w.deploy(t, "002", func(o *DeployOptions) {
+			o.PreviousWAR, o.PreviousVersion = c.war, c.version
+			if c.war == "SAME" {
+				o.PreviousWAR = o.WAR
+			}
+		})
 		require.Error(t, err, c)
 		assert.Equal(t, 1, outcome.Code(err), c)
 		assert.Contains(t, err.Error(), c.want, c)
