@@ -229,9 +229,9 @@ func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*
 	since := -1 // a version deployed before zdd ran before every entry of the history
 	if good := LastGood(hist, e.Spec.App, p.Bad.SHA256); good != nil {
 		p.Good, since = &good.Entry, good.Index
-	} else if len(versions) == 1 {
+	} else if !e.olderCandidate(st, hist, p.Bad) {
 		return nil, outcome.Classify(outcome.ErrNothingToDo, fmt.Errorf(
-			"deployer: nothing to roll back: no completed release other than the code of %s (sha256 %s), and no other version is deployed",
+			"deployer: nothing to roll back: no completed release other than the code of %s (sha256 %s), and no older version deployed runs other code that was not rolled back",
 			bad, shortSum(p.Bad.SHA256)))
 	}
 	if err := refuseContract(hist, since, p); err != nil {
@@ -299,6 +299,11 @@ func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *ClusterState
 	}
 	p.Previous = prev
 	hist, _ := e.Journal.History()
+	if sha := SHAOf(hist, nil, e.Spec.App, prev); sha != "" && (sha == p.Bad.SHA256 || rolledBackSHA(hist, sha)) {
+		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
+			"deployer: --hard would send new sessions to %s (sha256 %s), code that was rolled back or is %s's; nothing was changed",
+			prev, shortSum(sha), p.Bad.Version)), "`zdd status` shows each node; `zdd rollback --war FILE` deploys a good WAR again")
+	}
 	if sha := SHAOf(hist, nil, e.Spec.App, p.Previous); sha != "" && p.Good != nil && sha != p.Good.SHA256 {
 		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
 			"deployer: --hard would send new sessions to %s (sha256 %s), which is not the last good release %s (sha256 %s)",

@@ -335,3 +335,21 @@ func TestInterruptAfterCanaryInRotationStopsAsPaused(t *testing.T) {
 		assert.False(t, c.State(n).Down)
 	}
 }
+
+func TestSecondRollbackAfterWARFindsNothingAndHardRefusesRolledBackCode(t *testing.T) {
+	c, e, opts, _ := adopted(t)
+	opts.WAR, opts.NoDrain = zipWAR(t, "001").Path, true
+	p, err := e.PlanRollback(context.Background(), opts)
+	require.NoError(t, err)
+	require.NoError(t, e.Rollback(context.Background(), p))
+	before := len(c.Changes())
+	opts.WAR = ""
+	_, err = e.PlanRollback(context.Background(), opts)
+	require.Error(t, err)
+	assert.Equal(t, 6, outcome.Code(err), "003 is 001's code, 002's was rolled back: nothing to go back to (%v)", err)
+	opts.Hard = true
+	_, err = e.PlanRollback(context.Background(), opts)
+	require.Error(t, err)
+	assert.Equal(t, 6, outcome.Code(err))
+	assert.Len(t, c.Changes(), before)
+}

@@ -42,6 +42,29 @@ func (e *Engine) previousRunning(st *ClusterState, bad string) string {
 	return ""
 }
 
+// rolledBackSHA tells whether a rollback took the code sha away.
+func rolledBackSHA(hist []HistoryEntry, sha string) bool {
+	for _, h := range hist {
+		if h.RolledBack != nil && h.RolledBack.SHA256 == sha {
+			return true
+		}
+	}
+	return false
+}
+
+// olderCandidate tells whether a version older than bad is deployed whose code could be the
+// one to go back to: zdd did not deploy it (its code is unknown), or its checksum is neither
+// bad's nor one a rollback took away.
+func (e *Engine) olderCandidate(st *ClusterState, hist []HistoryEntry, bad RolledBack) bool {
+	for _, v := range olderThan(st.Versions(), bad.Version) {
+		sha := SHAOf(hist, nil, e.Spec.App, v)
+		if sha == "" || (sha != bad.SHA256 && !rolledBackSHA(hist, sha)) {
+			return true
+		}
+	}
+	return false
+}
+
 // goodWAR returns the WAR of the code a default rollback deploys again: the one given with
 // --war (checked: a WAR, not the bad code, the last good release's code when there is one), or
 // the last good release's from the store. Without one it refuses (outcome.ErrPreflight), saying
@@ -94,6 +117,14 @@ func (e *Engine) noPreviousWAR(ctx context.Context, p *RollbackPlan, st *Cluster
 	if name == "" {
 		name = "the previous version"
 	}
+	hist, err := e.Journal.History()
+	if err != nil {
+		return err
+	}
+	why := fmt.Sprintf("%s was not released by zdd: no release of it in the history of %s", name, e.Journal.Dir)
+	if sha := SHAOf(hist, nil, e.Spec.App, prev); sha != "" {
+		why = fmt.Sprintf("%s (sha256 %s) is not a completed release whose code was kept", prev, shortSum(sha))
+	}
 	hard := fmt.Sprintf("`zdd rollback --hard` stops %s now: its %d open sessions would be lost", p.Bad.Version, n)
 	if p.Release != nil {
 		hard = fmt.Sprintf("`zdd rollback --hard` takes %s off the canary now: its %d open sessions would be lost", p.Bad.Version, n)
@@ -108,8 +139,8 @@ func (e *Engine) noPreviousWAR(ctx context.Context, p *RollbackPlan, st *Cluster
 		hint = "give the WAR of the previous code: `zdd rollback --war FILE` (checked, and recorded with its checksum in the release store)"
 	}
 	return outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
-		"deployer: cannot roll back %s (sha256 %s) without losing sessions: zdd has no WAR of the code before it (%s was not released by zdd: no release of it in the history of %s); what runs: %s; %s; nothing was changed",
-		p.Bad.Version, shortSum(p.Bad.SHA256), name, e.Journal.Dir, e.whereRuns(st), hard)), hint+"; next time register it when releasing over it: `zdd deploy --previous-war FILE --previous-version VERSION`")
+		"deployer: cannot roll back %s (sha256 %s) without losing sessions: zdd has no WAR of the code before it (%s); what runs: %s; %s; nothing was changed",
+		p.Bad.Version, shortSum(p.Bad.SHA256), why, e.whereRuns(st), hard)), hint+"; next time register it when releasing over it: `zdd deploy --previous-war FILE --previous-version VERSION`")
 }
 
 // storeGivenWAR stores the WAR given with --war (by checksum) before a default rollback runs,
