@@ -184,7 +184,8 @@ func (e *Engine) canaryNodes(rel *Release) []string {
 }
 
 // fail handles the failure of step i: before any change it only reports; before every node is
-// back in rotation it rolls back; afterwards (drain, undeploy, contract) it stops.
+// back in rotation it rolls back (an interruption after the canary took traffic stops as a
+// paused release instead, see stopAtCanary); afterwards (drain, undeploy, contract) it stops.
 func (r *run) fail(ctx context.Context, i int, err error) error {
 	rel := r.rel
 	interrupted := ctx.Err() != nil
@@ -226,6 +227,11 @@ func (r *run) fail(ctx context.Context, i int, err error) error {
 		return outcome.WithHint(outcome.Classify(outcome.ErrNeedsAttention,
 			fmt.Errorf("deployer: step %d failed after %s took all traffic: %w", i+1, rel.Plan.To, err)),
 			"every node serves the new version; fix the cause and run `zdd drain` to retire the old version")
+	}
+	if c := r.canaryRoute(); interrupted && c >= 0 && i > c {
+		if ok, serr := r.stopAtCanary(ctx, i, c, err); ok {
+			return serr
+		}
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RollbackTimeout)
 	defer cancel()

@@ -60,7 +60,8 @@ type Good struct {
 
 // LastGood returns the newest release of app in hist that completed (status done), whose WAR
 // checksum no `zdd rollback` took away (RolledBack), and whose checksum differs from badSHA (the code running
-// now). It returns nil when there is none. Forced lock releases and aborts are not releases.
+// now). It returns nil when there is none. Forced lock releases and aborts are not releases; a
+// registered previous WAR (KindAdopt) counts as one.
 func LastGood(hist []HistoryEntry, app, badSHA string) *Good {
 	rolledBack := map[string]bool{}
 	for _, h := range hist {
@@ -73,7 +74,7 @@ func LastGood(hist []HistoryEntry, app, badSHA string) *Good {
 		if h.App != app || h.Status != StatusDone || h.SHA256 == "" || h.To == "" {
 			continue
 		}
-		if h.Kind != "" && h.Kind != KindRelease && h.Kind != KindRollback {
+		if h.Kind != "" && h.Kind != KindRelease && h.Kind != KindRollback && h.Kind != KindAdopt {
 			continue
 		}
 		if rolledBack[h.SHA256] || h.SHA256 == badSHA {

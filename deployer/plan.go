@@ -41,10 +41,13 @@ type RouteStep struct {
 	Out []string `json:"out,omitempty"`
 }
 
-// DeployStep uploads Version to Nodes, one node at a time.
+// DeployStep uploads Version to Nodes, one node at a time (the plan's WAR unless WAR is set).
 type DeployStep struct {
 	Version string   `json:"version"`
 	Nodes   []string `json:"nodes"`
+	// WAR, when set, is the WAR to upload instead of the plan's (a rollback of a paused release
+	// gives the rest of the fleet the canary's version too, to carry its sessions).
+	WAR string `json:"war,omitempty"`
 }
 
 // GateStep checks Version on Nodes: health page, clustered session manager, and a probe

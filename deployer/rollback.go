@@ -21,6 +21,9 @@ type RollbackOptions struct {
 	Hard bool
 	// NoDrain leaves the bad version deployed after a default rollback (`zdd drain` retires it).
 	NoDrain bool
+	// WAR is the path of the previous code's WAR, for when the store has none for it (a version
+	// deployed before zdd): it is checked, stored by checksum and deployed again.
+	WAR string
 	// Store holds the released WARs; the default mode needs the last good one from it.
 	Store *Store
 	// Locker is the release lease; Who is this process as the lease records it.
@@ -61,15 +64,14 @@ func (p *RollbackPlan) Render() string {
 	if p.Lease != nil {
 		fmt.Fprintf(&b, "takes the lease over from %s\n", p.Lease)
 	}
-	good := "the version running before it"
-	if p.Good != nil {
-		good = fmt.Sprintf("%s (sha256 %s, released %s by %s@%s)", p.Good.To, shortSum(p.Good.SHA256),
-			p.Good.Finished.Local().Format(time.RFC3339), p.Good.Holder, p.Good.Host)
-	}
+	good := goodText(p.Good)
 	switch p.Mode {
 	case "undo":
 		fmt.Fprintf(&b, "undoes it: %s (sha256 %s) comes off every node that has it; new sessions go to %s\n",
 			p.Bad.Version, shortSum(p.Bad.SHA256), strings.Join(p.Release.Plan.From, ","))
+		if p.opts.Hard {
+			fmt.Fprintf(&b, "HARD: the %d open sessions of %s on the canary are lost (those users get a new session)\n", p.Sessions, p.Bad.Version)
+		}
 		for i, s := range p.Undo {
 			fmt.Fprintf(&b, "%3d. %s\n", i+1, s)
 		}
@@ -80,6 +82,10 @@ func (p *RollbackPlan) Render() string {
 	default:
 		fmt.Fprintf(&b, "takes %s (sha256 %s) back to the last good release %s,\ndeployed again as version %s; sessions on %s keep it until they end\n",
 			p.Bad.Version, shortSum(p.Bad.SHA256), good, p.Plan.To, p.Bad.Version)
+		if p.Release != nil {
+			fmt.Fprintf(&b, "the nodes without %s get it too, out of rotation, to carry the canary's sessions; %s is newer everywhere before they take traffic\n",
+				p.Bad.Version, p.Plan.To)
+		}
 		for i, s := range p.Plan.Steps {
 			fmt.Fprintf(&b, "%3d. %s\n", i+1, s)
 		}
@@ -141,6 +147,9 @@ func (e *Engine) PlanRollback(ctx context.Context, opts RollbackOptions) (*Rollb
 		if live {
 			p.Lease = lease
 		}
+		if cur.Status == StatusPaused && !past && !opts.Hard {
+			return e.planPaused(ctx, p)
+		}
 		if !past {
 			return e.planUndo(ctx, p)
 		}
@@ -172,6 +181,13 @@ func (e *Engine) planUndo(ctx context.Context, p *RollbackPlan) (*RollbackPlan, 
 	if g := LastGood(hist, rel.Plan.App, rel.Plan.SHA256); g != nil {
 		p.Good = &g.Entry
 	}
+	if p.opts.Hard {
+		n, err := e.sessions(ctx, e.app(rel.Plan.To))
+		if err != nil {
+			return nil, err
+		}
+		p.Sessions = n
+	}
 	return p, nil
 }
 
@@ -193,7 +209,8 @@ func (e *Engine) checkFromRuns(st *ClusterState, rel *Release) error {
 	return nil
 }
 
-// planBack plans taking the newest version back to the last good release.
+// planBack plans taking the newest version back to the code that ran before it: the last good
+// release, a WAR registered for a version deployed before zdd, or the WAR given with --war.
 func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*RollbackPlan, error) {
 	st, err := e.Observe(ctx)
 	if err != nil {
@@ -209,38 +226,24 @@ func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*
 	}
 	bad := versions[len(versions)-1]
 	p.Bad = RolledBack{Version: bad, SHA256: SHAOf(hist, cur, e.Spec.App, bad)}
-	if p.Bad.SHA256 == "" {
-		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
-			"deployer: the running version %s was not released by zdd (no checksum in the history of %s)", bad, e.Journal.Dir)),
-			"check state.dir; zdd only rolls back what it released")
-	}
-	good := LastGood(hist, e.Spec.App, p.Bad.SHA256)
-	if good == nil {
+	since := -1 // a version deployed before zdd ran before every entry of the history
+	if good := LastGood(hist, e.Spec.App, p.Bad.SHA256); good != nil {
+		p.Good, since = &good.Entry, good.Index
+	} else if !e.olderCandidate(st, hist, p.Bad) {
 		return nil, outcome.Classify(outcome.ErrNothingToDo, fmt.Errorf(
-			"deployer: nothing to roll back: no completed release other than the code of %s (sha256 %s) that was not rolled back",
+			"deployer: nothing to roll back: no completed release other than the code of %s (sha256 %s), and no older version deployed runs other code that was not rolled back",
 			bad, shortSum(p.Bad.SHA256)))
 	}
-	p.Good = &good.Entry
-	if c := ContractSince(hist, good.Index); c != nil || (p.Release != nil && contractRan(p.Release)) {
-		id := p.Release.ID
-		if c != nil {
-			id = c.ID
-		}
-		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
-			"deployer: refusing to roll back past a contract migration: release %s ran contract migrations after %s, the last good release, was deployed; its code may need the columns they removed",
-			id, good.Entry.To)), "fix forward: release a corrected WAR with `zdd deploy`")
+	if err := refuseContract(hist, since, p); err != nil {
+		return nil, err
 	}
 	if p.opts.Hard {
 		return e.planHard(ctx, p, st)
 	}
 	p.Mode = "redeploy"
-	if p.opts.Store == nil {
-		return nil, errors.New("deployer: rollback needs the release store")
-	}
-	path, err := p.opts.Store.Get(good.Entry.SHA256)
+	war, err := e.goodWAR(ctx, p, st, hist)
 	if err != nil {
-		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
-			"deploy the last good WAR again with `zdd deploy`, or use `zdd rollback --hard` if its version still runs")
+		return nil, err
 	}
 	next, err := NextVersion(versions, e.Spec.VersionWidth)
 	if err != nil {
@@ -249,36 +252,59 @@ func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*
 	spec := *e.Spec
 	spec.NoDrain, spec.PauseAfterCanary, spec.Pause = p.opts.NoDrain, false, 0
 	spec.Migrations = false // a rollback runs no migrations: the expand ones of the good code ran already
-	p.Plan, err = BuildPlan(&spec, st, next, WARInfo{Path: path, SHA256: good.Entry.SHA256, Size: fileSize(path)})
+	p.Plan, err = BuildPlan(&spec, st, next, war)
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// planHard checks that a previous version runs on every node, to take new sessions at once.
+// refuseContract refuses to go back past a contract migration that ran after history entry
+// since (-1: any in the history) or in the release taken over.
+func refuseContract(hist []HistoryEntry, since int, p *RollbackPlan) error {
+	c := ContractSince(hist, since)
+	if c == nil && (p.Release == nil || !contractRan(p.Release)) {
+		return nil
+	}
+	id := ""
+	if c != nil {
+		id = c.ID
+	} else {
+		id = p.Release.ID
+	}
+	good := "the version running before zdd released"
+	if p.Good != nil {
+		good = p.Good.To + ", the last good release,"
+	}
+	return outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
+		"deployer: refusing to roll back past a contract migration: release %s ran contract migrations after %s was deployed; its code may need the columns they removed; nothing was changed",
+		id, good)), "fix forward: release a corrected WAR with `zdd deploy`")
+}
+
+// planHard checks that an older version runs on every node, to take new sessions at once.
+// Whoever deployed it, stopping the bad version needs no WAR.
 func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *ClusterState) (*RollbackPlan, error) {
 	p.Mode = "hard"
 	versions := st.Versions()
-	names := e.Spec.NodeNames()
-	for i := len(versions) - 2; i >= 0 && p.Previous == ""; i-- {
-		v := versions[i]
-		ok := true
-		for _, n := range names {
-			a, found := findApp(st.Apps[n], e.app(v))
-			ok = ok && found && a.State == tomcatmgr.StateRunning
-		}
-		if ok {
-			p.Previous = v
-		}
-	}
-	if p.Previous == "" {
+	if len(versions) < 2 {
 		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
-			"deployer: --hard needs an older version running on every node beside %s; none does", p.Bad.Version)),
-			"run `zdd rollback` without --hard: it deploys the last good WAR again")
+			"deployer: --hard needs an older version running on every node beside %s; no other version is deployed (%s); nothing was changed",
+			p.Bad.Version, e.whereRuns(st))), "run `zdd rollback` without --hard: it deploys the last good WAR again")
 	}
+	prev := versions[len(versions)-2]
+	if n := e.missingOn(st, prev); n != "" {
+		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
+			"deployer: --hard needs an older version running on every node beside %s; %s does not run on %s (%s); nothing was changed",
+			p.Bad.Version, prev, n, e.whereRuns(st))), "run `zdd rollback` without --hard: it deploys the last good WAR again")
+	}
+	p.Previous = prev
 	hist, _ := e.Journal.History()
-	if sha := SHAOf(hist, nil, e.Spec.App, p.Previous); sha != "" && sha != p.Good.SHA256 {
+	if sha := SHAOf(hist, nil, e.Spec.App, prev); sha != "" && (sha == p.Bad.SHA256 || rolledBackSHA(hist, sha)) {
+		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
+			"deployer: --hard would send new sessions to %s (sha256 %s), code that was rolled back or is %s's; nothing was changed",
+			prev, shortSum(sha), p.Bad.Version)), "`zdd status` shows each node; `zdd rollback --war FILE` deploys a good WAR again")
+	}
+	if sha := SHAOf(hist, nil, e.Spec.App, p.Previous); sha != "" && p.Good != nil && sha != p.Good.SHA256 {
 		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
 			"deployer: --hard would send new sessions to %s (sha256 %s), which is not the last good release %s (sha256 %s)",
 			p.Previous, shortSum(sha), p.Good.To, shortSum(p.Good.SHA256))), "run `zdd rollback` without --hard")
@@ -320,6 +346,9 @@ func (e *Engine) Rollback(ctx context.Context, p *RollbackPlan) error {
 	case "hard":
 		return e.hard(ctx, p, who, by)
 	}
+	if err := e.storeGivenWAR(p, who); err != nil {
+		return err
+	}
 	if p.Release != nil {
 		if err := e.markTakenOver(p.Release, by, p.Bad); err != nil {
 			return err
@@ -331,7 +360,7 @@ func (e *Engine) Rollback(ctx context.Context, p *RollbackPlan) error {
 		rel.Supersedes = p.Release.ID
 	}
 	e.emit(Event{Type: EventReleaseStarted, Message: fmt.Sprintf("rollback %s %s -> %s (the code of %s), %d steps",
-		p.Plan.App, p.Bad.Version, p.Plan.To, p.Good.To, len(p.Plan.Steps))})
+		p.Plan.App, p.Bad.Version, p.Plan.To, goodVersion(p.Good), len(p.Plan.Steps))})
 	return e.Continue(ctx, rel)
 }
 
@@ -367,7 +396,8 @@ func (e *Engine) hard(ctx context.Context, p *RollbackPlan, who Lease, by string
 		}
 	}
 	names := e.Spec.NodeNames()
-	plan := &Plan{App: e.Spec.App, From: []string{p.Previous, p.Bad.Version}, To: p.Previous, SHA256: p.Good.SHA256,
+	hist, _ := e.Journal.History()
+	plan := &Plan{App: e.Spec.App, From: []string{p.Previous, p.Bad.Version}, To: p.Previous, SHA256: SHAOf(hist, nil, e.Spec.App, p.Previous),
 		Steps: []Step{{Undeploy: &UndeployStep{Versions: []string{p.Bad.Version}, Nodes: names}}}}
 	rel := newRelease(plan, who)
 	rel.Kind, rel.RolledBack = KindRollback, &RolledBack{Version: p.Bad.Version, SHA256: p.Bad.SHA256}

@@ -159,7 +159,11 @@ func (e *Engine) deploy(ctx context.Context, idx int, d *DeployStep, rel *Releas
 		progress := func(sent, total int64) {
 			e.emit(Event{Type: EventProgress, Step: idx, Kind: "deploy", Node: name, Message: "upload", Current: sent, Total: total, Unit: "bytes"})
 		}
-		if err := m.Deploy(ctx, cx, rel.Plan.WAR, progress); err != nil {
+		war := rel.Plan.WAR
+		if d.WAR != "" {
+			war = d.WAR
+		}
+		if err := m.Deploy(ctx, cx, war, progress); err != nil {
 			if errors.Is(err, tomcatmgr.ErrFailedToStart) {
 				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 				_ = m.Undeploy(uctx, cx)

@@ -3,6 +3,8 @@ package incidentcmd
 import (
 	"context"
 
+	"github.com/saitodrom/zdd/deployer"
+
 	"github.com/spf13/cobra"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
@@ -13,6 +15,8 @@ type ResumeOptions struct {
 	Deps
 	// Abort undoes the release instead of finishing it.
 	Abort bool
+	// Hard and Yes are `zdd abort`'s, for a paused release (as `zdd rollback --hard --yes`).
+	Hard, Yes bool
 }
 
 // NewCmdResume returns `zdd resume`. runF, if not nil, replaces the logic (tests).
@@ -50,7 +54,14 @@ Nothing to resume exits 6; running it again after it finished does nothing (exit
 		cmd.Long = `Undo the release that stopped without ending (killed, paused, or left needing attention by a
 failed rollback): the rollback steps are computed from what each node runs now, as after a
 failed gate, so every node ends on the version the release started from, in rotation. Its
-lease must have expired or been released. Running it again finds nothing to do (exit 6).`
+lease must have expired or been released. Running it again finds nothing to do (exit 6).
+
+A paused release (its canary batch serves the new version) is aborted as ` + "`zdd rollback`" + ` rolls it
+back: the previous code is deployed again as a higher version, so the canary's users keep their
+sessions; without the previous WAR it refuses (exit 1). --hard takes the new version off the
+canary at once instead (its sessions are lost, and counted); --yes skips the question.`
+		cmd.Flags().BoolVar(&opts.Hard, "hard", false, "paused release: take the new version off the canary now (its sessions are lost)")
+		cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "paused release: do not ask for confirmation on a terminal")
 	}
 	addOutputFlag(cmd, &opts.Output)
 	return cmd
@@ -61,6 +72,11 @@ func RunResume(ctx context.Context, opts *ResumeOptions) error {
 	cfg, err := opts.Config()
 	if err != nil {
 		return err
+	}
+	if opts.Abort {
+		if rel, err := (&deployer.Journal{Dir: cfg.State.Dir}).Current(); err == nil && rel != nil && rel.Status == deployer.StatusPaused {
+			return runRollback(ctx, &RollbackOptions{Deps: opts.Deps, Hard: opts.Hard, Yes: opts.Yes}, "abort")
+		}
 	}
 	sum := &summarySink{next: opts.sink()}
 	e, closeFn, err := opts.engine(ctx, cfg, sum)

@@ -20,6 +20,8 @@ type RollbackOptions struct {
 	Yes bool
 	// NoDrain leaves the bad version deployed after a default rollback.
 	NoDrain bool
+	// WAR is the previous code's WAR, for a version zdd has none of (deployed before zdd).
+	WAR string
 }
 
 // NewCmdRollback returns `zdd rollback`. runF, if not nil, replaces the logic (tests).
@@ -40,16 +42,27 @@ the bad version then drains and is undeployed (--no-drain leaves it for ` + "`zd
 the previous version still deployed, and every session of the bad version is lost (zdd says how
 many).
 
-A paused release, or one whose holder is gone before every node was back, is undone instead.
+When the version before the bad one was deployed before zdd (by hand, by another tool), the
+store has no WAR of it: give it with --war FILE (checked, refused when it is not a WAR or is the
+bad code, and recorded with its checksum in the release store), or use --hard. Without either,
+zdd refuses (exit 1), saying what runs where and how many sessions --hard would cost.
+
+A paused release (its canary batch serves the new version) is rolled back the same way: the
+previous code is deployed again as a higher version and the canary's users keep their sessions
+until they end; --hard takes the new version off the canary instead (its sessions are lost,
+and counted). A release whose holder is gone before every node was back is undone.
 A release that is draining is taken over: its lease passes to this command and it is recorded
 as rolled back. zdd refuses to roll back past a contract migration. It prints what it will do
 and asks on a terminal (--yes skips the question; without a terminal it never asks).
 Nothing to roll back exits 6.`,
-		Example: "  zdd rollback\n  zdd rollback --hard --yes",
+		Example: "  zdd rollback\n  zdd rollback --war app-001.war\n  zdd rollback --hard --yes",
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.prepare(cmd, args); err != nil {
 				return err
+			}
+			if opts.Hard && opts.WAR != "" {
+				return cmdutil.FlagErrorf("--hard and --war do not go together: --hard deploys nothing")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -60,12 +73,18 @@ Nothing to roll back exits 6.`,
 	cmd.Flags().BoolVar(&opts.Hard, "hard", false, "stop the bad version now on every node and undeploy it (its sessions are lost)")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation on a terminal")
 	cmd.Flags().BoolVar(&opts.NoDrain, "no-drain", false, "leave the bad version deployed after the rollback (`zdd drain` retires it)")
+	cmd.Flags().StringVar(&opts.WAR, "war", "", "the WAR of the previous code, when zdd has none (a version deployed before zdd)")
 	addOutputFlag(cmd, &opts.Output)
 	return cmd
 }
 
 // RunRollback plans the rollback, shows it, asks, and runs it.
 func RunRollback(ctx context.Context, opts *RollbackOptions) error {
+	return runRollback(ctx, opts, "rollback")
+}
+
+// runRollback is `zdd rollback`, and `zdd abort` of a paused release (what names it).
+func runRollback(ctx context.Context, opts *RollbackOptions, what string) error {
 	cfg, err := opts.Config()
 	if err != nil {
 		return err
@@ -76,20 +95,24 @@ func RunRollback(ctx context.Context, opts *RollbackOptions) error {
 		return err
 	}
 	defer closeFn()
-	p, err := e.PlanRollback(ctx, deployer.RollbackOptions{Hard: opts.Hard, NoDrain: opts.NoDrain, Store: e.Store,
+	p, err := e.PlanRollback(ctx, deployer.RollbackOptions{Hard: opts.Hard, NoDrain: opts.NoDrain, WAR: opts.WAR, Store: e.Store,
 		Locker: opts.locker(cfg), Who: opts.Who})
 	if err != nil {
 		return err
 	}
 	if opts.Output == "json" {
-		e.Sink.Emit(deployer.Event{Schema: deployer.EventSchema, Time: time.Now(), Type: deployer.EventWarning, Message: "rollback plan: " + p.Render()})
+		e.Sink.Emit(deployer.Event{Schema: deployer.EventSchema, Time: time.Now(), Type: deployer.EventWarning, Message: what + " plan: " + p.Render()})
 	} else {
 		fmt.Fprint(opts.IO.ErrOut, p.Render())
 	}
-	if err := opts.confirm("roll back now?", opts.Yes); err != nil {
+	question := "roll back now?"
+	if what != "rollback" {
+		question = what + " now?"
+	}
+	if err := opts.confirm(question, opts.Yes); err != nil {
 		return err
 	}
 	err = interrupted(ctx, e.Rollback(ctx, p))
-	opts.result(sum, "rollback")
+	opts.result(sum, what)
 	return err
 }

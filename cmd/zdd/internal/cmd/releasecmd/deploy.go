@@ -34,7 +34,9 @@ func NewCmdDeploy(f *cmdutil.Factory, runF func(context.Context, *DeployOptions)
 		Long: `Release a WAR to every node: preflight (every node's Manager, both load balancers,
 the database writer, the WAR, free space), then batches of nodes taken out of rotation, given
 the new version, checked by the gates and put back, then the drain of the old version.
-A failed gate rolls the whole fleet back (exit 3). See ` + "`zdd plan`" + ` for the steps and
+A failed gate rolls the whole fleet back (exit 3). When the running version was deployed
+before zdd, preflight warns that zdd has no WAR of it; --previous-war FILE --previous-version V
+registers that WAR (with its checksum) so that ` + "`zdd rollback`" + ` can go back to it softly. See ` + "`zdd plan`" + ` for the steps and
 ` + "`zdd help exit-codes`" + ` for what each exit code means.`,
 		Example: "  zdd deploy target/app.war\n  zdd deploy app.war --version 042 --output json --lock-wait 10m --timeout 30m",
 		Args:    cobra.ExactArgs(1),
@@ -115,6 +117,17 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 	e.Preflight = c.preflight(cfg, war.Size)
 	if plan, err = buildPlan(runCtx, e, opts.Version, war); err != nil {
 		return err
+	}
+	prev, err := checkPrevious(runCtx, e, opts.PreviousFlags, war, func(msg string) {
+		rep.Emit(deployer.Event{Schema: deployer.EventSchema, Time: time.Now(), Type: deployer.EventWarning, Message: msg})
+	})
+	if err != nil {
+		return err
+	}
+	if prev != nil {
+		if _, err := e.RegisterPrevious(opts.PreviousVersion, *prev, held.Lease()); err != nil {
+			return err
+		}
 	}
 	if len(opts.Watch) > 0 {
 		tlsCfg, err := tlsconf.Client(cfg.Tomcat.CAFile)

@@ -28,12 +28,14 @@ type ReleaseFlags struct {
 	NoDrain bool
 	// Output is OutputText or OutputJSON.
 	Output string
+	PreviousFlags
 }
 
 func addReleaseFlags(cmd *cobra.Command, rf *ReleaseFlags) {
 	cmd.Flags().StringVar(&rf.Version, "version", "", "the new version (default: the next after the highest deployed, zero-padded to app.version_width)")
 	cmd.Flags().BoolVar(&rf.NoDrain, "no-drain", false, "leave the old version deployed (zdd drain retires it later)")
 	addOutputFlag(cmd, &rf.Output)
+	addPreviousFlags(cmd, &rf.PreviousFlags)
 }
 
 // PlanOptions are the inputs of `zdd plan`.
@@ -50,7 +52,9 @@ func NewCmdPlan(f *cmdutil.Factory, runF func(context.Context, *PlanOptions) err
 		Short: "Print the steps `zdd deploy` would run, with the rollback of each; changes nothing",
 		Long: `Connect to every node and load balancer, read what runs, and print the release plan
 exactly as ` + "`zdd deploy`" + ` would run it, each step with what a failure there undoes.
-Nothing is changed and no lock is taken.`,
+Nothing is changed and no lock is taken. It warns when the running version has no WAR in
+zdd's store (it was deployed before zdd) and checks --previous-war/--previous-version, which
+` + "`zdd deploy`" + ` registers.`,
 		Example: "  zdd plan target/app.war\n  zdd plan app.war --version 042 --output json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -100,9 +104,18 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	defer c.close()
 	spec := c.spec()
 	spec.NoDrain = opts.NoDrain
-	plan, err := buildPlan(ctx, c.engine(cfg, spec, nil), opts.Version, war)
+	e := c.engine(cfg, spec, nil)
+	plan, err := buildPlan(ctx, e, opts.Version, war)
 	if err != nil {
 		return err
+	}
+	e.Store = deployer.NewStore(cfg.State.Dir) // read only: does it hold the running version's WAR?
+	prev, err := checkPrevious(ctx, e, opts.PreviousFlags, war, func(msg string) { fmt.Fprintln(opts.IO.ErrOut, "warning: "+msg) })
+	if err != nil {
+		return err
+	}
+	if prev != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "zdd deploy will register %s (sha256 %s) as the code of %s\n", prev.Path, prev.SHA256[:12], opts.PreviousVersion)
 	}
 	text := plan.Render(spec.NodeNames(), spec.CanarySize)
 	if opts.Output == OutputJSON {
