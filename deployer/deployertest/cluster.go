@@ -45,7 +45,8 @@ type Cluster struct {
 // New returns a cluster of nodes that all run the given versions of /app, every node in rotation.
 func New(nodes []string, versions ...string) *Cluster {
 	c := &Cluster{Apps: map[string]map[string]*tomcatmgr.App{}, States: map[string]lb.State{},
-		Health: map[string]int{}, Plain: map[string]bool{}, NoState: map[string]bool{}, FailNext: map[string]error{}}
+		Health: map[string]int{}, Plain: map[string]bool{}, NoState: map[string]bool{}, FailNext: map[string]error{},
+		NoResync: map[string]bool{}}
 	for _, n := range nodes {
 		c.Apps[n] = map[string]*tomcatmgr.App{}
 		for _, v := range versions {

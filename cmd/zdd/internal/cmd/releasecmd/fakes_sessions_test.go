@@ -9,7 +9,9 @@ import (
 
 // The fake nodes hold no sessions: the readmission gate finds nothing to compare.
 
-func (m *fakeManager) SessionIDs(context.Context, tomcatmgr.Context) ([]string, error) { return nil, nil }
+func (m *fakeManager) SessionIDs(context.Context, tomcatmgr.Context) ([]string, error) {
+	return nil, nil
+}
 
 func (m *fakeManager) LastAccessed(context.Context, tomcatmgr.Context, string) (time.Time, bool, error) {
 	return time.Time{}, false, nil
