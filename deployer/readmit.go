@@ -85,7 +85,7 @@ func (e *Engine) readmit(ctx context.Context, idx int, r *RouteStep) (in []strin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = e.readmitNode(ctx, idx, n, peers)
+			errs[i] = e.readmitNode(ctx, idx, n, peers, r.Out)
 		}()
 	}
 	wg.Wait()
@@ -127,8 +127,12 @@ func (e *Engine) readmitEvent(idx int, node string, ok bool, msg string) {
 	e.emit(Event{Type: EventGate, Step: idx, Kind: "readmit", Node: node, Passed: &ok, Message: msg})
 }
 
-// readmitNode proves that node can serve the sessions of the nodes in rotation (peers).
-func (e *Engine) readmitNode(ctx context.Context, idx int, node string, peers []string) error {
+// readmitNode proves that node can serve the sessions of the nodes in rotation (peers; those
+// in out leave rotation in the same change): it is healthy, every version it runs has a
+// clustered session manager, its newest version runs on a peer that stays in rotation (else
+// new sessions it creates could not be served by the others), and the sessions of the
+// versions it shares with the peer match.
+func (e *Engine) readmitNode(ctx context.Context, idx int, node string, peers, out []string) error {
 	t0 := time.Now()
 	m := e.Managers[node]
 	apps, err := m.List(ctx)
@@ -153,9 +157,21 @@ func (e *Engine) readmitNode(ctx context.Context, idx int, node string, peers []
 				Hint: "the WAR's web.xml needs <distributable/>, and no <Manager> may be configured for the context"}
 		}
 	}
-	peer, shared, err := e.readmitPeer(ctx, peers, running)
+	peer, peerRuns, err := e.readmitPeer(ctx, peers)
 	if err != nil {
 		e.emit(Event{Type: EventWarning, Step: idx, Kind: "readmit", Node: node, Message: err.Error() + "; sessions not compared"})
+	}
+	newest := running[len(running)-1]
+	if peer != "" && !slices.Contains(out, peer) && !slices.Contains(peerRuns, newest) {
+		// New sessions on the node would get a version the nodes in rotation cannot serve.
+		return &GateError{Check: "version", Node: node, Err: fmt.Errorf("it runs %s, which %s (in rotation) does not run (%s)", e.app(newest).Name(), peer, strings.Join(peerRuns, ",")),
+			Hint: "undeploy that version from the node (`zdd abort` does when it was the release's)"}
+	}
+	var shared []string
+	for _, v := range running {
+		if slices.Contains(peerRuns, v) {
+			shared = append(shared, v)
+		}
 	}
 	checked := 0
 	for _, v := range shared {
@@ -203,9 +219,9 @@ func (e *Engine) readmitHealth(ctx context.Context, node string) error {
 	return nil
 }
 
-// readmitPeer picks the first peer that answers and returns it with the versions that run on
-// both it and the node. An error means no peer in rotation answered (or none is in rotation).
-func (e *Engine) readmitPeer(ctx context.Context, peers, running []string) (peer string, shared []string, err error) {
+// readmitPeer picks the first peer that answers and returns it with the versions running
+// there. An error means no peer in rotation answered (or none is in rotation).
+func (e *Engine) readmitPeer(ctx context.Context, peers []string) (peer string, runs []string, err error) {
 	if len(peers) == 0 {
 		return "", nil, errors.New("no node is in rotation to compare with")
 	}
@@ -216,12 +232,7 @@ func (e *Engine) readmitPeer(ctx context.Context, peers, running []string) (peer
 			errs = append(errs, fmt.Errorf("%s: %w", p, err))
 			continue
 		}
-		for _, v := range runningVersions(apps, "/"+e.Spec.App) {
-			if slices.Contains(running, v) {
-				shared = append(shared, v)
-			}
-		}
-		return p, shared, nil
+		return p, runningVersions(apps, "/"+e.Spec.App), nil
 	}
 	return "", nil, fmt.Errorf("no node in rotation answered: %w", errors.Join(errs...))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/lb"
+	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
 // withSessions gives every node the same 40 sessions of version, last accessed at now.
@@ -219,3 +220,18 @@ func TestReadmitDetectsStaleCopiesNotOnlyMissingOnes(t *testing.T) {
 	assert.Equal(t, []string{"n2"}, kept.Nodes)
 	assert.Contains(t, err.Error(), "last accessed")
 }
+
+func TestReadmitRefusesANodeWithAVersionTheOthersLack(t *testing.T) {
+	c := deployertest.New(three, "001")
+	ctx := context.Background()
+	require.NoError(t, c.Manager("n2").Deploy(ctx, e2(), "", nil)) // a deploy that completed after its timeout
+	require.NoError(t, c.Router().Apply(ctx, map[string]lb.State{"n2": {Weight: 1, Down: true}}))
+	e := newEngine(t, c, testSpec(three))
+	err := e.route(ctx, 1, &RouteStep{In: three})
+	var g *GateError
+	require.ErrorAs(t, err, &g)
+	assert.Equal(t, "version", g.Check)
+	assert.True(t, c.State("n2").Down)
+}
+
+func e2() tomcatmgr.Context { return tomcatmgr.Context{Path: "/app", Version: "002"} }
