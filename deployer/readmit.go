@@ -140,8 +140,14 @@ func (e *Engine) readmitNode(ctx context.Context, idx int, node string, peers, o
 		return &GateError{Check: "running", Node: node, Err: err}
 	}
 	running := runningVersions(apps, "/"+e.Spec.App)
+	peer, peerRuns, perr := e.readmitPeer(ctx, peers)
 	if len(running) == 0 {
-		return &GateError{Check: "running", Node: node, Err: fmt.Errorf("no version of /%s runs here", e.Spec.App)}
+		if perr == nil && len(peerRuns) > 0 {
+			return &GateError{Check: "running", Node: node, Err: fmt.Errorf("no version of /%s runs here; %s (in rotation) runs %s", e.Spec.App, peer, strings.Join(peerRuns, ","))}
+		}
+		// The rollback of a first release: nothing runs anywhere, nothing to serve.
+		e.readmitEvent(idx, node, true, fmt.Sprintf("no version of /%s runs here or on the nodes in rotation", e.Spec.App))
+		return nil
 	}
 	if err := e.readmitHealth(ctx, node); err != nil {
 		return err
@@ -157,9 +163,8 @@ func (e *Engine) readmitNode(ctx context.Context, idx int, node string, peers, o
 				Hint: "the WAR's web.xml needs <distributable/>, and no <Manager> may be configured for the context"}
 		}
 	}
-	peer, peerRuns, err := e.readmitPeer(ctx, peers)
-	if err != nil {
-		e.emit(Event{Type: EventWarning, Step: idx, Kind: "readmit", Node: node, Message: err.Error() + "; sessions not compared"})
+	if perr != nil {
+		e.emit(Event{Type: EventWarning, Step: idx, Kind: "readmit", Node: node, Message: perr.Error() + "; sessions not compared"})
 	}
 	newest := running[len(running)-1]
 	if peer != "" && !slices.Contains(out, peer) && !slices.Contains(peerRuns, newest) {

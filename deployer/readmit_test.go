@@ -235,3 +235,23 @@ func TestReadmitRefusesANodeWithAVersionTheOthersLack(t *testing.T) {
 }
 
 func e2() tomcatmgr.Context { return tomcatmgr.Context{Path: "/app", Version: "002"} }
+
+func TestReadmitAfterTheRollbackOfAFirstRelease(t *testing.T) {
+	c := deployertest.New(three)
+	c.FailNext["deploy n2"] = errors.New("deploy n2: timed out")
+	spec := testSpec(three)
+	spec.NoDrain = true
+	e := newEngine(t, c, spec)
+	require.ErrorIs(t, release(t, e, "001"), outcome.ErrRolledBack)
+	for _, n := range three {
+		assert.False(t, c.State(n).Down, "%s back in rotation: nothing runs anywhere", n)
+	}
+	// A node with nothing deployed never joins nodes that serve a version.
+	c2 := deployertest.New(three, "001")
+	require.NoError(t, c2.Manager("n2").Undeploy(context.Background(), tomcatmgr.Context{Path: "/app", Version: "001"}))
+	require.NoError(t, c2.Router().Apply(context.Background(), map[string]lb.State{"n2": {Weight: 1, Down: true}}))
+	err := newEngine(t, c2, testSpec(three)).route(context.Background(), 1, &RouteStep{In: three})
+	var g *GateError
+	require.ErrorAs(t, err, &g)
+	assert.Equal(t, "running", g.Check)
+}
