@@ -152,6 +152,7 @@ func (e *Engine) readmitNode(ctx context.Context, idx int, node string, peers, o
 	if err := e.readmitHealth(ctx, node); err != nil {
 		return err
 	}
+	tHealth := time.Since(t0)
 	for _, v := range running {
 		cx := e.app(v)
 		sm, err := m.SessionManager(ctx, cx)
@@ -178,7 +179,7 @@ func (e *Engine) readmitNode(ctx context.Context, idx int, node string, peers, o
 			shared = append(shared, v)
 		}
 	}
-	checked := 0
+	checked, t1 := 0, time.Now()
 	for _, v := range shared {
 		n, err := e.readmitSessions(ctx, idx, node, peer, e.app(v))
 		if err != nil {
@@ -187,10 +188,14 @@ func (e *Engine) readmitNode(ctx context.Context, idx int, node string, peers, o
 		checked += n
 	}
 	msg := fmt.Sprintf("healthy, clustered (%s)", strings.Join(running, ","))
-	if peer != "" {
+	switch {
+	case peer != "" && len(shared) > 0:
 		msg += fmt.Sprintf(", sessions of %s match %s (%d compared)", strings.Join(shared, ","), peer, checked)
+	case peer != "":
+		msg += fmt.Sprintf(", no version shared with %s to compare", peer)
 	}
-	e.readmitEvent(idx, node, true, fmt.Sprintf("%s in %dms", msg, time.Since(t0).Milliseconds()))
+	e.readmitEvent(idx, node, true, fmt.Sprintf("%s in %dms (health %dms, sessions %dms)", msg, time.Since(t0).Milliseconds(),
+		tHealth.Milliseconds(), time.Since(t1).Milliseconds()))
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/testenv"
+	"github.com/saitodrom/zdd/testenv/testenvtest"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -32,19 +33,20 @@ func pidOf(t *testing.T, env *testenv.Env, server string) int {
 }
 
 // TestFrozenNodeNotReadmittedStale reproduces issue 12 item 2 under load: n2's JVM is frozen
-// (SIGSTOP) during its deploy, with a short tomcat.deploy_timeout, so the deploy times out
-// and the release rolls back while n3 alone serves; n2 misses the replication of that time
-// and is thawed (SIGCONT) while the rollback waits on it. The rollback's last route must not
-// put n2 back in rotation before the readmission gate found its sessions in line with a node
-// in rotation (or must keep it out, exit 4); the users lose no session.
+// (SIGSTOP) when its deploy starts, with a short tomcat.deploy_timeout, so the deploy times
+// out and the release rolls back while n3 alone serves; n2 misses the replication of that
+// time and is thawed (SIGCONT) while the rollback waits on it. The rollback's last route must
+// not put n2 back in rotation before the readmission gate found its sessions in line with a
+// node in rotation (or must keep it out, exit 4); the users lose no session. Before the
+// release it measures what the gate adds to a route step under the same load.
 func TestFrozenNodeNotReadmittedStale(t *testing.T) {
 	f := newFixture(t, testenv.RoundRobin)
 	s := spec(f)
 	s.HealthTimeout = 30 * time.Second
-	require.NoError(t, f.releaseStored(t, s, testenv.WAROptions{Version: "001"}))
+	testenvtest.DeploySample(t, f.env, testenv.WAROptions{Version: "001"})
 
 	cfg := *f.cfg
-	cfg.Tomcat.DeployTimeout = 6 * time.Second
+	cfg.Tomcat.DeployTimeout = 10 * time.Second
 	managers, err := connect.Managers(&cfg)
 	require.NoError(t, err)
 	e, _ := f.incident(s)
@@ -60,17 +62,23 @@ func TestFrozenNodeNotReadmittedStale(t *testing.T) {
 		thawedAt time.Time
 		n2InAt   time.Time
 		readmits []string
+		routeDur []float64
 	)
+	freeze := make(chan struct{})
 	rollback := make(chan struct{})
-	var rbOnce sync.Once
+	var freezeOnce, rbOnce sync.Once
 	sink := e.Sink
 	e.Sink = deployer.SinkFunc(func(ev deployer.Event) {
 		sink.Emit(ev)
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
+		case ev.Type == deployer.EventProgress && ev.Kind == "deploy" && ev.Node == "n2":
+			freezeOnce.Do(func() { close(freeze) })
 		case ev.Type == deployer.EventRollbackStarted:
 			rbOnce.Do(func() { close(rollback) })
+		case ev.Type == deployer.EventStepFinished && ev.Kind == "route":
+			routeDur = append(routeDur, ev.Duration)
 		case ev.Kind == "readmit":
 			readmits = append(readmits, deployer.FormatText(ev))
 			if ev.Type == deployer.EventGate && ev.Node == "n2" && *ev.Passed {
@@ -79,16 +87,19 @@ func TestFrozenNodeNotReadmittedStale(t *testing.T) {
 		}
 	})
 	var relErr error
+	var gated, plain []float64
 	r := f.underLoad(t, func() {
 		ctx := context.Background()
+		gated, plain = measureReadmit(t, f, e, &mu, &routeDur)
+		mu.Lock()
+		readmits = nil
+		mu.Unlock()
 		go func() {
-			// Freeze n2 once n1 has 002: the release is about to deploy to n2.
-			for i := 0; i < 300; i++ {
-				apps, err := f.cluster.Managers["n1"].List(ctx)
-				if err == nil && hasVersion(apps, "002") {
-					break
-				}
-				time.Sleep(50 * time.Millisecond)
+			select {
+			case <-freeze: // the release starts uploading to n2
+			case <-time.After(3 * time.Minute):
+				t.Error("the release never deployed to n2")
+				return
 			}
 			assert.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
 			mu.Lock()
@@ -98,8 +109,8 @@ func TestFrozenNodeNotReadmittedStale(t *testing.T) {
 			case <-rollback:
 				// Keep it frozen a while into the rollback: n3 serves alone and replicates to n1 only.
 				time.Sleep(3 * time.Second)
-			case <-time.After(60 * time.Second):
-				t.Error("no rollback within 60 s of the freeze")
+			case <-time.After(90 * time.Second):
+				t.Error("no rollback within 90 s of the freeze")
 			}
 			thaw()
 			mu.Lock()
@@ -111,6 +122,7 @@ func TestFrozenNodeNotReadmittedStale(t *testing.T) {
 	})
 	mu.Lock()
 	defer mu.Unlock()
+	t.Logf("READMIT COST: route steps with n2 readmitted %v s, without a node to readmit %v s", gated, plain)
 	t.Logf("FROZEN NODE: exit %d (%v); frozen %.1fs; load %s", outcome.Code(relErr), relErr, thawedAt.Sub(frozenAt).Seconds(), r)
 	for _, l := range readmits {
 		t.Logf("  %s", l)
@@ -137,6 +149,27 @@ func TestFrozenNodeNotReadmittedStale(t *testing.T) {
 	for _, n := range []string{"n1", "n3"} {
 		assert.False(t, states[n].Down, "%s serves", n)
 	}
+}
+
+// measureReadmit times, under the running load, route steps that put n2 back in rotation
+// (with the readmission gate) and route steps that change nothing (no gate), three of each.
+func measureReadmit(t *testing.T, f *fixture, e *deployer.Engine, mu *sync.Mutex, durs *[]float64) (gated, plain []float64) {
+	ctx := context.Background()
+	all := []string{"n1", "n2", "n3"}
+	step := func(rs deployer.RouteStep) float64 {
+		rel := &deployer.Release{ID: "measure", Plan: deployer.Plan{App: f.env.App, From: []string{"001"}, To: "001",
+			Steps: []deployer.Step{{Route: &rs}}}, Steps: make([]deployer.StepRecord, 1)}
+		require.NoError(t, e.Continue(ctx, rel))
+		mu.Lock()
+		defer mu.Unlock()
+		return (*durs)[len(*durs)-1]
+	}
+	for range 3 {
+		step(deployer.RouteStep{In: []string{"n1", "n3"}, Out: []string{"n2"}})
+		gated = append(gated, step(deployer.RouteStep{In: all}))
+		plain = append(plain, step(deployer.RouteStep{In: all}))
+	}
+	return gated, plain
 }
 
 func hasVersion(apps []tomcatmgr.App, v string) bool {
