@@ -149,43 +149,28 @@ func (e *Engine) readmitNode(ctx context.Context, idx int, node string, peers, o
 		e.readmitEvent(idx, node, true, fmt.Sprintf("no version of /%s runs here or on the nodes in rotation", e.Spec.App))
 		return nil
 	}
-	if err := e.readmitHealth(ctx, node); err != nil {
+	// The health page is polled while the sessions are compared: the gate costs the longer
+	// of the two, not their sum.
+	hctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	health := make(chan error, 1)
+	var tHealth time.Duration
+	go func() {
+		err := e.readmitHealth(hctx, node)
+		tHealth = time.Since(t0)
+		if err != nil {
+			cancel()
+		}
+		health <- err
+	}()
+	t1 := time.Now()
+	shared, checked, err := e.readmitState(hctx, idx, node, running, peer, peerRuns, out, perr)
+	tState := time.Since(t1)
+	if herr := <-health; herr != nil {
+		return herr
+	}
+	if err != nil {
 		return err
-	}
-	tHealth := time.Since(t0)
-	for _, v := range running {
-		cx := e.app(v)
-		sm, err := m.SessionManager(ctx, cx)
-		if err != nil {
-			return &GateError{Check: "clustered", Node: node, Err: err}
-		}
-		if !sm.Clustered {
-			return &GateError{Check: "clustered", Node: node, Err: fmt.Errorf("%s uses %s, which does not replicate sessions", cx.Name(), sm.ClassName),
-				Hint: "the WAR's web.xml needs <distributable/>, and no <Manager> may be configured for the context"}
-		}
-	}
-	if perr != nil {
-		e.emit(Event{Type: EventWarning, Step: idx, Kind: "readmit", Node: node, Message: perr.Error() + "; sessions not compared"})
-	}
-	newest := running[len(running)-1]
-	if peer != "" && !slices.Contains(out, peer) && !slices.Contains(peerRuns, newest) {
-		// New sessions on the node would get a version the nodes in rotation cannot serve.
-		return &GateError{Check: "version", Node: node, Err: fmt.Errorf("it runs %s, which %s (in rotation) does not run (%s)", e.app(newest).Name(), peer, strings.Join(peerRuns, ",")),
-			Hint: "undeploy that version from the node (`zdd abort` does when it was the release's)"}
-	}
-	var shared []string
-	for _, v := range running {
-		if slices.Contains(peerRuns, v) {
-			shared = append(shared, v)
-		}
-	}
-	checked, t1 := 0, time.Now()
-	for _, v := range shared {
-		n, err := e.readmitSessions(ctx, idx, node, peer, e.app(v))
-		if err != nil {
-			return err
-		}
-		checked += n
 	}
 	msg := fmt.Sprintf("healthy, clustered (%s)", strings.Join(running, ","))
 	switch {
@@ -195,8 +180,49 @@ func (e *Engine) readmitNode(ctx context.Context, idx int, node string, peers, o
 		msg += fmt.Sprintf(", no version shared with %s to compare", peer)
 	}
 	e.readmitEvent(idx, node, true, fmt.Sprintf("%s in %dms (health %dms, sessions %dms)", msg, time.Since(t0).Milliseconds(),
-		tHealth.Milliseconds(), time.Since(t1).Milliseconds()))
+		tHealth.Milliseconds(), tState.Milliseconds()))
 	return nil
+}
+
+// readmitState checks that every version running on node has a clustered session manager,
+// that its newest version runs on peer when peer stays in rotation, and that the sessions of
+// the versions it shares with peer match; it returns those versions and how many sessions
+// it compared. perr is why no peer answered (then nothing is compared).
+func (e *Engine) readmitState(ctx context.Context, idx int, node string, running []string, peer string, peerRuns, out []string, perr error) (shared []string, checked int, err error) {
+	for _, v := range running {
+		cx := e.app(v)
+		sm, err := e.Managers[node].SessionManager(ctx, cx)
+		if err != nil {
+			return nil, 0, &GateError{Check: "clustered", Node: node, Err: err}
+		}
+		if !sm.Clustered {
+			return nil, 0, &GateError{Check: "clustered", Node: node, Err: fmt.Errorf("%s uses %s, which does not replicate sessions", cx.Name(), sm.ClassName),
+				Hint: "the WAR's web.xml needs <distributable/>, and no <Manager> may be configured for the context"}
+		}
+	}
+	if perr != nil {
+		e.emit(Event{Type: EventWarning, Step: idx, Kind: "readmit", Node: node, Message: perr.Error() + "; sessions not compared"})
+		return nil, 0, nil
+	}
+	newest := running[len(running)-1]
+	if !slices.Contains(out, peer) && !slices.Contains(peerRuns, newest) {
+		// New sessions on the node would get a version the nodes in rotation cannot serve.
+		return nil, 0, &GateError{Check: "version", Node: node, Err: fmt.Errorf("it runs %s, which %s (in rotation) does not run (%s)", e.app(newest).Name(), peer, strings.Join(peerRuns, ",")),
+			Hint: "undeploy that version from the node (`zdd abort` does when it was the release's)"}
+	}
+	for _, v := range running {
+		if slices.Contains(peerRuns, v) {
+			shared = append(shared, v)
+		}
+	}
+	for _, v := range shared {
+		n, err := e.readmitSessions(ctx, idx, node, peer, e.app(v))
+		if err != nil {
+			return shared, checked, err
+		}
+		checked += n
+	}
+	return shared, checked, nil
 }
 
 // runningVersions returns the versions of path that run, in Tomcat's order.
