@@ -2,6 +2,7 @@ package deployer
 
 import (
 	"context"
+	"time"
 
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -9,7 +10,7 @@ import (
 // Manager is the Tomcat Manager of one node as the engine uses it; *tomcatmgr.Client
 // implements it. The engine calls it from one goroutine per node at most. Errors are
 // tomcatmgr's typed errors (errors.Is with tomcatmgr.ErrAuth, ErrNotFound, ...). Deploy,
-// Undeploy and ExpireSession change the node and are never retried by the engine: after an
+// Undeploy, ExpireSession and ResyncSessions change the node and are never retried by the engine: after an
 // error it reads the state with List.
 type Manager interface {
 	// List returns every context on the node with its real version, state and session count.
@@ -26,6 +27,18 @@ type Manager interface {
 	ExpireSession(ctx context.Context, cx tomcatmgr.Context, id string) error
 	// Expire expires the sessions of cx idle for at least idleMinutes (0: all of them).
 	Expire(ctx context.Context, cx tomcatmgr.Context, idleMinutes int) (tomcatmgr.SessionStats, error)
+	// SessionIDs lists the ids of cx's sessions on the node (with DeltaManager, the replicas
+	// too). The readmission gate calls it before a node goes back in rotation.
+	SessionIDs(ctx context.Context, cx tomcatmgr.Context) ([]string, error)
+	// LastAccessed returns when session id of cx was last accessed on the node (whole
+	// seconds); found is false when the node has no such session. Called by the readmission
+	// gate, on the node and on a peer in rotation.
+	LastAccessed(ctx context.Context, cx tomcatmgr.Context, id string) (at time.Time, found bool, err error)
+	// ResyncSessions makes the node fetch every session of cx again from the cluster
+	// (DeltaManager getAllClusterSessions); it returns once the transfer ended or timed out,
+	// without saying which: compare the sessions again. Called by the readmission gate when
+	// the node's sessions differ from a peer's; never retried by the engine.
+	ResyncSessions(ctx context.Context, cx tomcatmgr.Context) error
 }
 
 // Prober talks to a node's application directly (never through the load balancer), for the

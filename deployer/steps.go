@@ -23,7 +23,7 @@ func (e *Engine) runStep(ctx context.Context, idx int, s Step, rel *Release) err
 	case s.Migrate != nil:
 		return e.migrate(ctx, idx, s.Migrate, rel)
 	case s.Route != nil:
-		return e.route(ctx, s.Route)
+		return e.route(ctx, idx, s.Route)
 	case s.Deploy != nil:
 		return e.deploy(ctx, idx, s.Deploy, rel)
 	case s.Gate != nil:
@@ -124,19 +124,44 @@ func olderThan(versions []string, v string) []string {
 	return out
 }
 
-// route applies In/Out in one change on every load balancer, then verifies it is live.
-func (e *Engine) route(ctx context.Context, r *RouteStep) error {
-	states := map[string]lb.State{}
-	for _, n := range r.In {
-		states[n] = lb.State{Weight: e.node(n).Weight}
-	}
-	for _, n := range r.Out {
-		states[n] = lb.State{Weight: e.node(n).Weight, Down: true}
-	}
-	if err := e.Router.Apply(ctx, states); err != nil {
+// route applies In/Out in one change on every load balancer, then verifies it is live. A node
+// of In that is out of rotation now goes in only if it passes the readmission gate (see
+// readmit.go); one that fails stays out, the others are routed, and route returns a
+// *ReadmitError naming it. When the gate would leave no node in rotation nothing changes.
+func (e *Engine) route(ctx context.Context, idx int, r *RouteStep) error {
+	in, kept, err := e.readmit(ctx, idx, r)
+	if err != nil {
 		return err
 	}
-	return e.Router.Verify(ctx, states)
+	states := map[string]lb.State{}
+	if kept == nil {
+		for _, n := range r.In {
+			states[n] = lb.State{Weight: e.node(n).Weight}
+		}
+		for _, n := range r.Out {
+			states[n] = lb.State{Weight: e.node(n).Weight, Down: true}
+		}
+	} else {
+		current, err := e.Router.States(ctx)
+		if err != nil {
+			return errors.Join(kept, err)
+		}
+		var none bool
+		if states, none = e.routeStates(current, r, in, kept.Nodes); none {
+			return kept
+		}
+	}
+	if err := e.Router.Apply(ctx, states); err != nil {
+		return errors.Join(kept.orNil(), err)
+	}
+	if err := e.Router.Verify(ctx, states); err != nil {
+		return errors.Join(kept.orNil(), err)
+	}
+	if kept != nil {
+		kept.Applied = true
+		return kept
+	}
+	return nil
 }
 
 // deploy uploads the version to each node in turn; a node that already runs it is skipped

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
@@ -22,9 +23,11 @@ type Cluster struct {
 	Apps map[string]map[string]*tomcatmgr.App
 	// States is the load balancer's state of each node.
 	States map[string]lb.State
-	// Health is the status the health page answers on a node (default 200).
+	// Health is the status the health page answers on a node while its newest version runs
+	// beside an older one, as when a new WAR is broken (default, and otherwise: 200).
 	Health map[string]int
-	// Plain marks nodes whose session manager is a StandardManager (not clustered).
+	// Plain marks nodes whose newest version's session manager is a StandardManager (not
+	// clustered) while it runs beside an older one.
 	Plain map[string]bool
 	// NoState marks nodes where a version started without a state transfer.
 	NoState map[string]bool
@@ -32,13 +35,18 @@ type Cluster struct {
 	FailNext map[string]error
 	// OnDeploy, when set, is called at the start of every Deploy with the node.
 	OnDeploy func(node string)
+	// Sessions maps node -> version -> session id -> last-accessed time (see sessions.go).
+	Sessions map[string]map[string]map[string]time.Time
+	// NoResync marks nodes whose ResyncSessions changes nothing (the transfer timed out).
+	NoResync map[string]bool
 	log      []string
 }
 
 // New returns a cluster of nodes that all run the given versions of /app, every node in rotation.
 func New(nodes []string, versions ...string) *Cluster {
 	c := &Cluster{Apps: map[string]map[string]*tomcatmgr.App{}, States: map[string]lb.State{},
-		Health: map[string]int{}, Plain: map[string]bool{}, NoState: map[string]bool{}, FailNext: map[string]error{}}
+		Health: map[string]int{}, Plain: map[string]bool{}, NoState: map[string]bool{}, FailNext: map[string]error{},
+		NoResync: map[string]bool{}}
 	for _, n := range nodes {
 		c.Apps[n] = map[string]*tomcatmgr.App{}
 		for _, v := range versions {
@@ -174,10 +182,10 @@ func (m *Manager) Undeploy(_ context.Context, cx tomcatmgr.Context) error {
 }
 
 // SessionManager is a DeltaManager that received its state, unless Plain or NoState say otherwise.
-func (m *Manager) SessionManager(context.Context, tomcatmgr.Context) (tomcatmgr.SessionManager, error) {
+func (m *Manager) SessionManager(_ context.Context, cx tomcatmgr.Context) (tomcatmgr.SessionManager, error) {
 	m.c.mu.Lock()
 	defer m.c.mu.Unlock()
-	if m.c.Plain[m.node] {
+	if m.c.Plain[m.node] && m.c.isNew(m.node, cx.Version) {
 		return tomcatmgr.SessionManager{ClassName: "org.apache.catalina.session.StandardManager"}, nil
 	}
 	return tomcatmgr.SessionManager{ClassName: "org.apache.catalina.ha.session.DeltaManager", Clustered: true,
@@ -254,7 +262,7 @@ func (p *Prober) Health(_ context.Context, url string) (int, error) {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
 	host, _, _ := strings.Cut(strings.TrimPrefix(url, "http://"), "/")
-	if code, ok := p.c.Health[host]; ok {
+	if code, ok := p.c.Health[host]; ok && p.c.isNew(host, p.c.newest(host)) {
 		return code, nil
 	}
 	return 200, nil

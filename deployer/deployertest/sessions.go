@@ -1,0 +1,135 @@
+package deployertest
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/saitodrom/zdd/tomcatmgr"
+)
+
+// SetSession puts session id of version on each of nodes with last-accessed time at (as
+// replication would); a node without the version running is skipped.
+func (c *Cluster) SetSession(version, id string, at time.Time, nodes ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range nodes {
+		c.sessionsOf(n, version)[id] = at
+	}
+}
+
+// DropSession removes session id of version from node (as a node that missed its creation).
+func (c *Cluster) DropSession(node, version, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.sessionsOf(node, version), id)
+}
+
+// sessionsOf returns the session map of version on node, creating it; c.mu must be held.
+func (c *Cluster) sessionsOf(node, version string) map[string]time.Time {
+	if c.Sessions == nil {
+		c.Sessions = map[string]map[string]map[string]time.Time{}
+	}
+	if c.Sessions[node] == nil {
+		c.Sessions[node] = map[string]map[string]time.Time{}
+	}
+	if c.Sessions[node][version] == nil {
+		c.Sessions[node][version] = map[string]time.Time{}
+	}
+	return c.Sessions[node][version]
+}
+
+// running tells whether cx runs on the node; c.mu must be held.
+func (m *Manager) running(cx tomcatmgr.Context) bool {
+	a, ok := m.c.Apps[m.node][cx.Version]
+	return ok && a.State == tomcatmgr.StateRunning
+}
+
+func (m *Manager) noManager(op string, cx tomcatmgr.Context) error {
+	return &tomcatmgr.Error{Op: op, Node: m.node, Context: cx.Name(), Message: "no session manager", Kind: tomcatmgr.ErrNotFound}
+}
+
+// SessionIDs lists the node's sessions of cx, sorted; ErrNotFound if cx does not run there.
+// FailNext "sessions <node>" makes it fail once.
+func (m *Manager) SessionIDs(_ context.Context, cx tomcatmgr.Context) ([]string, error) {
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	if err := m.c.fail("sessions " + m.node); err != nil {
+		return nil, err
+	}
+	if !m.running(cx) {
+		return nil, m.noManager("jmx invoke listSessionIds", cx)
+	}
+	var out []string
+	for id := range m.c.sessionsOf(m.node, cx.Version) {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// LastAccessed returns the session's time on the node, truncated to whole seconds as the MBean
+// prints it.
+func (m *Manager) LastAccessed(_ context.Context, cx tomcatmgr.Context, id string) (time.Time, bool, error) {
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	if !m.running(cx) {
+		return time.Time{}, false, m.noManager("jmx invoke getLastAccessedTime", cx)
+	}
+	at, ok := m.c.sessionsOf(m.node, cx.Version)[id]
+	return at.Truncate(time.Second), ok, nil
+}
+
+// ResyncSessions replaces the node's sessions of cx with those of the first other node (by
+// name) that runs cx, as DeltaManager fetches them from the oldest member; with NoResync it
+// changes nothing. It records "resync <node> <version>".
+func (m *Manager) ResyncSessions(_ context.Context, cx tomcatmgr.Context) error {
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	if !m.running(cx) {
+		return m.noManager("jmx invoke getAllClusterSessions", cx)
+	}
+	m.c.record("resync %s %s", m.node, cx.Version)
+	if m.c.NoResync[m.node] {
+		return nil
+	}
+	var nodes []string
+	for n := range m.c.Apps {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	for _, n := range nodes {
+		if a, ok := m.c.Apps[n][cx.Version]; n != m.node && ok && a.State == tomcatmgr.StateRunning {
+			mine := m.c.sessionsOf(m.node, cx.Version)
+			clear(mine)
+			for id, at := range m.c.sessionsOf(n, cx.Version) {
+				mine[id] = at
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// newest returns the newest version running on node ("" for none); c.mu must be held.
+func (c *Cluster) newest(node string) string {
+	best := ""
+	for v, a := range c.Apps[node] {
+		if a.State == tomcatmgr.StateRunning && (best == "" || tomcatmgr.CompareVersions(v, best) > 0) {
+			best = v
+		}
+	}
+	return best
+}
+
+// isNew tells whether version is the newest running on node and runs beside an older one;
+// c.mu must be held.
+func (c *Cluster) isNew(node, version string) bool {
+	n := 0
+	for _, a := range c.Apps[node] {
+		if a.State == tomcatmgr.StateRunning {
+			n++
+		}
+	}
+	return n > 1 && version != "" && c.newest(node) == version
+}
