@@ -11,6 +11,7 @@ import (
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/wiring"
 	"github.com/saitodrom/zdd/deployer"
 )
 
@@ -33,9 +34,9 @@ func TestDeployFlags(t *testing.T) {
 }
 
 func TestRedactSet(t *testing.T) {
-	assert.Equal(t, "tomcat.password=<redacted>", redactSet("set", "tomcat.password=hunter2"))
-	assert.Equal(t, "database.dsn=<redacted>", redactSet("set", "database.dsn=u:p@tcp(x)/db"))
-	assert.Equal(t, "strategy.canary_size=2", redactSet("set", "strategy.canary_size=2"))
+	assert.Equal(t, "tomcat.password=<redacted>", wiring.RedactSet("set", "tomcat.password=hunter2"))
+	assert.Equal(t, "database.dsn=<redacted>", wiring.RedactSet("set", "database.dsn=u:p@tcp(x)/db"))
+	assert.Equal(t, "strategy.canary_size=2", wiring.RedactSet("set", "strategy.canary_size=2"))
 
 }
 

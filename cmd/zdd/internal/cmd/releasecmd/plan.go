@@ -97,10 +97,10 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	if err != nil {
 		return err
 	}
-	defer c.close()
-	spec := c.spec()
+	defer c.Disconnect()
+	spec := c.EngineSpec()
 	spec.NoDrain = opts.NoDrain
-	plan, err := buildPlan(ctx, c.engine(cfg, spec, nil), opts.Version, war)
+	plan, err := buildPlan(ctx, c.Engine(cfg, spec, nil, 0), opts.Version, war)
 	if err != nil {
 		return err
 	}

@@ -140,7 +140,7 @@ func RunStatus(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
-	defer c.close()
+	defer c.Disconnect()
 	st := gather(ctx, cfg, c)
 	if opts.Output == OutputJSON {
 		enc := json.NewEncoder(opts.IO.Out)
