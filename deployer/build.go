@@ -45,6 +45,9 @@ type Spec struct {
 	HealthTimeout, ReplicationTimeout time.Duration
 	// DrainTimeout bounds the wait for the old version's sessions to end.
 	DrainTimeout time.Duration
+	// DeployTimeout is how long one deploy or undeploy call may take (tomcat.deploy_timeout),
+	// for the waiting events; zero: unknown.
+	DeployTimeout time.Duration
 	// ExpireAtDrainDeadline expires the sessions still open at the drain deadline (logs users out).
 	ExpireAtDrainDeadline bool
 	// NoDrain leaves the old version deployed (drain, undeploy and contract run with `zdd drain`).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
@@ -41,6 +42,8 @@ type Engine struct {
 	// release (a failed request or a lost session, see `zdd deploy --watch`): the engine stops
 	// the current step and rolls back as after a failed gate (exit 3).
 	Watch <-chan error
+
+	emitMu sync.Mutex // waits report from goroutines of their own: one event at a time
 }
 
 // WatchError is a failure seen by the synthetic users of Engine.Watch.
@@ -62,6 +65,8 @@ func (e *Engine) emit(ev Event) {
 	if e.Sink == nil {
 		return
 	}
+	e.emitMu.Lock()
+	defer e.emitMu.Unlock()
 	ev.Schema = EventSchema
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()

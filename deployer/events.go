@@ -20,6 +20,7 @@ const (
 	EventProgress        = "progress"
 	EventGate            = "gate"
 	EventWarning         = "warning"
+	EventWaiting         = "waiting"
 	EventRollbackStarted = "rollback_started"
 	EventSummary         = "summary"
 )
@@ -49,6 +50,10 @@ type Event struct {
 	Passed *bool `json:"passed,omitempty"`
 	// Duration is how long a finished step took, in seconds.
 	Duration float64 `json:"duration_s,omitempty"`
+	// Waited is how long a wait still going on has lasted so far, in seconds (waiting events).
+	Waited float64 `json:"waited_s,omitempty"`
+	// Deadline is when that wait gives up, if it has a deadline (waiting events).
+	Deadline *time.Time `json:"deadline,omitempty"`
 	// Summary is set on the last event of a run.
 	Summary *Summary `json:"summary,omitempty"`
 }
@@ -132,6 +137,12 @@ func FormatText(e Event) string {
 		return prefix + "FAILED: " + e.Message
 	case EventWarning:
 		return prefix + "warning: " + e.Message
+	case EventWaiting:
+		line := fmt.Sprintf("%swaiting for %s: %s so far", prefix, e.Message, time.Duration(e.Waited*float64(time.Second)).Round(time.Second))
+		if e.Deadline != nil {
+			line += fmt.Sprintf(", until %s (%s left)", e.Deadline.Format("15:04:05"), e.Deadline.Sub(e.Time).Round(time.Second))
+		}
+		return line
 	case EventGate:
 		res := "passed"
 		if e.Passed != nil && !*e.Passed {

@@ -41,7 +41,7 @@ func (r *run) stopAtCanary(ctx context.Context, i, c int, cause error) (bool, er
 	e.emit(Event{Type: EventRollbackStarted, Message: fmt.Sprintf(
 		"interrupted after the canary took traffic: stopping where a paused release stops (%s serves on %s; %s out of rotation without it)",
 		rel.Plan.To, strings.Join(at.In, ","), strings.Join(at.Out, ","))})
-	if err := e.route(rctx, at); err != nil {
+	if err := e.route(rctx, 0, at); err != nil {
 		e.emit(Event{Type: EventWarning, Message: "routes as at the pause: " + err.Error() + "; rolling back instead"})
 		return false, nil
 	}

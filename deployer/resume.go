@@ -31,6 +31,8 @@ func (e *Engine) Resume(ctx context.Context, locker *Locker, who Lease) error {
 		return err
 	}
 	defer held.Release()
+	ctx, stop := WhileHeld(ctx, held) // taken over meanwhile: stop as after Ctrl-C
+	defer stop()
 	if rel, err = e.Journal.Current(); err != nil { // read again under the lease
 		return err
 	}
@@ -105,6 +107,8 @@ func (e *Engine) Abort(ctx context.Context, locker *Locker, who Lease) error {
 		return err
 	}
 	defer held.Release()
+	ctx, stop := WhileHeld(ctx, held) // taken over meanwhile: stop as after Ctrl-C
+	defer stop()
 	if rel, err = e.Journal.Current(); err != nil {
 		return err
 	}

@@ -335,6 +335,8 @@ func (e *Engine) Rollback(ctx context.Context, p *RollbackPlan) error {
 	if err := e.noteTakeover(held); err != nil {
 		return err
 	}
+	ctx, stop := WhileHeld(ctx, held) // taken over meanwhile: stop as after Ctrl-C
+	defer stop()
 	who := held.Lease()
 	by := fmt.Sprintf("zdd rollback by %s@%s", who.Holder, who.Host)
 	if p.Release != nil {

@@ -237,9 +237,9 @@ func paused(t *testing.T, adopt bool) (*deployertest.Cluster, *Engine, RollbackO
 	}
 	ps := *spec
 	ps.PauseAfterCanary = true
-	pe := *e
-	pe.Spec = &ps
-	require.ErrorIs(t, releaseWAR(t, &pe, "002", zipWAR(t, "002")), outcome.ErrPaused)
+	pe := &Engine{Spec: &ps, Managers: e.Managers, Router: e.Router, Prober: e.Prober, Migrator: e.Migrator,
+		Journal: e.Journal, Sink: e.Sink, Store: e.Store}
+	require.ErrorIs(t, releaseWAR(t, pe, "002", zipWAR(t, "002")), outcome.ErrPaused)
 	c.SetSessions("n1", "002", 4)
 	c.SetSessions("n2", "002", 4)
 	return c, e, opts

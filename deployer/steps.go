@@ -17,6 +17,7 @@ func (e *Engine) runStep(ctx context.Context, idx int, s Step, rel *Release) err
 	if err := s.Validate(); err != nil {
 		return err
 	}
+	ctx = e.waitReports(ctx, idx, s.Kind())
 	switch {
 	case s.Preflight != nil:
 		return e.preflight(ctx, rel)
@@ -188,7 +189,10 @@ func (e *Engine) deploy(ctx context.Context, idx int, d *DeployStep, rel *Releas
 		if d.WAR != "" {
 			war = d.WAR
 		}
-		if err := m.Deploy(ctx, cx, war, progress); err != nil {
+		err = e.during(ctx, "deploy of "+cx.Name()+" on "+name, e.Spec.DeployTimeout, func(ctx context.Context) error {
+			return m.Deploy(ctx, cx, war, progress)
+		})
+		if err != nil {
 			if errors.Is(err, tomcatmgr.ErrFailedToStart) {
 				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 				_ = m.Undeploy(uctx, cx)
@@ -228,7 +232,13 @@ func (e *Engine) undeploy(ctx context.Context, idx int, u *UndeployStep, rel *Re
 	for _, v := range u.Versions {
 		cx := e.app(v)
 		if u.OnlyIfDrained {
-			n, err := e.sessions(ctx, cx)
+			n, err := e.sessionsPatiently(ctx, cx)
+			if errors.Is(err, wait.ErrTimeout) {
+				// Sessions that cannot be counted may be open: keep the version, never lose them.
+				e.emit(Event{Type: EventWarning, Step: idx, Kind: "undeploy", Message: fmt.Sprintf(
+					"%s kept: its sessions could not be counted (%v); `zdd drain` retires it later", cx.Name(), err)})
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -242,7 +252,10 @@ func (e *Engine) undeploy(ctx context.Context, idx int, u *UndeployStep, rel *Re
 			e.emit(Event{Type: EventWarning, Step: idx, Kind: "undeploy", Message: fmt.Sprintf("%d sessions of %s end with it", n, cx.Name())})
 		}
 		for _, name := range u.Nodes {
-			if err := e.Managers[name].Undeploy(ctx, cx); err != nil && !errors.Is(err, tomcatmgr.ErrNotFound) {
+			err := e.during(ctx, "undeploy of "+cx.Name()+" on "+name, e.Spec.DeployTimeout, func(ctx context.Context) error {
+				return e.Managers[name].Undeploy(ctx, cx)
+			})
+			if err != nil && !errors.Is(err, tomcatmgr.ErrNotFound) {
 				return err
 			}
 		}
@@ -264,42 +277,4 @@ func (e *Engine) sessions(ctx context.Context, cx tomcatmgr.Context) (int, error
 		}
 	}
 	return most, nil
-}
-
-// drain waits for the sessions of the old versions to end, with progress, up to the timeout.
-func (e *Engine) drain(ctx context.Context, idx int, d *DrainStep, rel *Release) error {
-	total := -1
-	left := 0
-	err := wait.Until(ctx, 2*time.Second, d.Timeout, "the old sessions to end", func(ctx context.Context) (bool, error) {
-		left = 0
-		for _, v := range d.Versions {
-			n, err := e.sessions(ctx, e.app(v))
-			if err != nil {
-				return false, err
-			}
-			left += n
-		}
-		if total < 0 {
-			total = left
-		}
-		e.emit(Event{Type: EventProgress, Step: idx, Kind: "drain", Message: "sessions ended", Current: int64(total - left), Total: int64(total), Unit: "sessions"})
-		return left == 0, nil
-	})
-	if err == nil || !errors.Is(err, wait.ErrTimeout) {
-		return err
-	}
-	if !d.Expire {
-		e.emit(Event{Type: EventWarning, Step: idx, Kind: "drain", Message: fmt.Sprintf(
-			"%d sessions of %s still open after %s; kept (strategy.expire_at_drain_deadline expires them)", left, strings.Join(d.Versions, ","), d.Timeout)})
-		return nil
-	}
-	for _, v := range d.Versions {
-		stats, err := e.Managers[e.Spec.Nodes[0].Name].Expire(ctx, e.app(v), 0)
-		if err != nil {
-			return err
-		}
-		rel.LostSessions += stats.Expired
-		e.emit(Event{Type: EventWarning, Step: idx, Kind: "drain", Message: fmt.Sprintf("expired %d sessions of %s (those users are logged out)", stats.Expired, e.app(v).Name())})
-	}
-	return nil
 }

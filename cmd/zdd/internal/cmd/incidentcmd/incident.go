@@ -11,8 +11,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"os/user"
 	"strings"
 	"time"
 
@@ -20,11 +18,10 @@ import (
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/wiring"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
-	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
-	"github.com/saitodrom/zdd/lb"
 )
 
 // Deps are what the commands take from the factory.
@@ -41,34 +38,14 @@ type Deps struct {
 	Dial DialFunc
 }
 
-// Cluster is what the incident commands use of the cluster. Dial builds it from the
-// configuration; tests build it from fakes.
-type Cluster struct {
-	// Spec is the engine's view of the configuration.
-	Spec *deployer.Spec
-	// Managers maps each node name to its Tomcat Manager.
-	Managers map[string]deployer.Manager
-	// Router is the load-balancer pair.
-	Router lb.Balancer
-	// Prober reaches the nodes' applications directly, for the gates.
-	Prober deployer.Prober
-	// Close releases the connections; nil means nothing to close.
-	Close func() error
-}
+// Cluster is what the incident commands use of the cluster (see wiring.Cluster).
+type Cluster = wiring.Cluster
 
 // DialFunc connects to the cluster described by cfg.
-type DialFunc func(ctx context.Context, cfg *config.Config) (*Cluster, error)
+type DialFunc = wiring.DialFunc
 
-// Dial connects with connect.Dial (Manager clients, the load-balancer hosts over SSH with
-// their host keys verified, the SSH agent at $SSH_AUTH_SOCK when ssh.agent is on).
-func Dial(ctx context.Context, cfg *config.Config) (*Cluster, error) {
-	c, err := connect.Dial(ctx, cfg, connect.Options{AgentSocket: os.Getenv("SSH_AUTH_SOCK")})
-	if err != nil {
-		return nil, err
-	}
-	return &Cluster{Spec: c.Spec, Managers: c.Managers, Router: c.Router,
-		Prober: c.Prober, Close: c.Close}, nil
-}
+// Dial connects to the cluster (wiring.Dial).
+var Dial DialFunc = wiring.Dial
 
 func newDeps(f *cmdutil.Factory) Deps {
 	return Deps{IO: f.IOStreams, Config: f.Config, Output: "text", Dial: Dial}
@@ -94,9 +71,7 @@ func (d *Deps) prepare(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-func (d *Deps) locker(cfg *config.Config) *deployer.Locker {
-	return &deployer.Locker{Dir: cfg.State.Dir, TTL: cfg.Strategy.LeaseTTL, LockWait: cfg.Strategy.LockWait}
-}
+func (d *Deps) locker(cfg *config.Config) *deployer.Locker { return wiring.Locker(cfg) }
 
 func (d *Deps) sink() deployer.Sink {
 	if d.Output == "json" {
@@ -105,21 +80,10 @@ func (d *Deps) sink() deployer.Sink {
 	return deployer.TextSink(d.IO.ErrOut)
 }
 
-// engine connects to the cluster and returns the engine on it, journaling to state.dir.
-func (d *Deps) engine(ctx context.Context, cfg *config.Config, sink deployer.Sink) (*deployer.Engine, func(), error) {
-	c, err := d.Dial(ctx, cfg)
-	if err != nil {
-		return nil, nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
-			"nothing was changed; check the lb and ssh sections of the configuration (`zdd config validate`)")
-	}
-	e := &deployer.Engine{Spec: c.Spec, Managers: c.Managers, Router: c.Router, Prober: c.Prober,
-		Journal: &deployer.Journal{Dir: cfg.State.Dir, Policy: cfg.State.Policy()}, Sink: sink, Store: deployer.NewStore(cfg.State.Dir).WithPolicy(cfg.State.Policy())}
-	closeFn := func() {
-		if c.Close != nil {
-			_ = c.Close()
-		}
-	}
-	return e, closeFn, nil
+// start dials the cluster and builds the engine with every seam (see wiring.Start); the
+// engine takes the lease itself (Resume, Abort, Rollback).
+func (d *Deps) start(ctx context.Context, cfg *config.Config, sink deployer.Sink) (*wiring.Run, error) {
+	return wiring.Start(ctx, cfg, wiring.Options{Dial: d.Dial, Who: d.Who, Sink: sink})
 }
 
 // summarySink remembers the last summary while forwarding events, for the result line.
@@ -162,16 +126,8 @@ func (d *Deps) confirm(question string, yes bool) error {
 	return outcome.Classify(outcome.ErrPreflight, fmt.Errorf("%s: not confirmed; nothing was changed", question))
 }
 
-// whoAmI describes this process: user, host, pid and the command line (without secrets: see
-// cmdutil.CommandLine).
-func whoAmI(cmd *cobra.Command, args []string) deployer.Lease {
-	name := os.Getenv("USER")
-	if u, err := user.Current(); err == nil {
-		name = u.Username
-	}
-	host, _ := os.Hostname()
-	return deployer.Lease{Holder: name, Host: host, PID: os.Getpid(), Command: cmdutil.CommandLine(cmd, args)}
-}
+// whoAmI describes this process (wiring.WhoAmI).
+func whoAmI(cmd *cobra.Command, args []string) deployer.Lease { return wiring.WhoAmI(cmd, args) }
 
 // interrupted classifies an unclassified error after Ctrl-C as an interruption (exit 130).
 func interrupted(ctx context.Context, err error) error {

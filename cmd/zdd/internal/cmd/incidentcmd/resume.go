@@ -79,11 +79,12 @@ func RunResume(ctx context.Context, opts *ResumeOptions) error {
 		}
 	}
 	sum := &summarySink{next: opts.sink()}
-	e, closeFn, err := opts.engine(ctx, cfg, sum)
+	run, err := opts.start(ctx, cfg, sum)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
+	defer run.Close()
+	e := run.Engine
 	what := "resume"
 	if opts.Abort {
 		what = "abort"

@@ -90,11 +90,12 @@ func runRollback(ctx context.Context, opts *RollbackOptions, what string) error 
 		return err
 	}
 	sum := &summarySink{next: opts.sink()}
-	e, closeFn, err := opts.engine(ctx, cfg, sum)
+	run, err := opts.start(ctx, cfg, sum)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
+	defer run.Close()
+	e := run.Engine
 	p, err := e.PlanRollback(ctx, deployer.RollbackOptions{Hard: opts.Hard, NoDrain: opts.NoDrain, WAR: opts.WAR, Store: e.Store,
 		Locker: opts.locker(cfg), Who: opts.Who})
 	if err != nil {

@@ -17,116 +17,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/user"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/wiring"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
-	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
-	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
-// Cluster is what the release commands use of the cluster. Dial builds it from the
-// configuration; tests build it from fakes. Nil function fields mean "not configured".
-type Cluster struct {
-	// Spec is the engine's view of the configuration.
-	Spec *deployer.Spec
-	// Managers maps each node name to its Tomcat Manager.
-	Managers map[string]deployer.Manager
-	// Router is the load-balancer pair.
-	Router lb.Balancer
-	// Prober reaches the nodes' applications directly, for the gates.
-	Prober deployer.Prober
-	// Migrator runs schema migrations; nil when no database is configured.
-	Migrator deployer.Migrator
-	// CheckLB tests every load balancer's configuration and parses its upstream file,
-	// changing nothing.
-	CheckLB func(ctx context.Context) error
-	// FreeSpace checks that dir's file system has need bytes free.
-	FreeSpace func(dir string, need int64) error
-	// CheckDB checks that the database writer is reachable and writable.
-	CheckDB func(ctx context.Context) error
-	// DBStatus describes the database writer and the migration level, for `zdd status`.
-	DBStatus func(ctx context.Context) (DatabaseStatus, error)
-	// Close releases the connections.
-	Close func() error
-}
+// Cluster is what the release commands use of the cluster (see wiring.Cluster).
+type Cluster = wiring.Cluster
 
 // DatabaseStatus is the database part of `zdd status`.
-type DatabaseStatus struct {
-	// Writer names the server that takes writes.
-	Writer string `json:"writer,omitempty"`
-	// Level is the newest migration applied.
-	Level string `json:"level,omitempty"`
-	// Pending lists the migrations not applied yet.
-	Pending []string `json:"pending,omitempty"`
-}
+type DatabaseStatus = wiring.DatabaseStatus
 
 // DialFunc connects to the cluster described by cfg.
-type DialFunc func(ctx context.Context, cfg *config.Config) (*Cluster, error)
+type DialFunc = wiring.DialFunc
 
-// Dial connects with connect.Dial (Manager clients, the load-balancer hosts over SSH with
-// their host keys verified, the SSH agent at $SSH_AUTH_SOCK when ssh.agent is on).
-func Dial(ctx context.Context, cfg *config.Config) (*Cluster, error) {
-	c, err := connect.Dial(ctx, cfg, connect.Options{AgentSocket: os.Getenv("SSH_AUTH_SOCK")})
-	if err != nil {
-		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
-			"nothing was changed; check the lb and ssh sections of the configuration (`zdd config validate`) and that every load-balancer host is reachable")
-	}
-	cl := &Cluster{Spec: c.Spec, Managers: c.Managers, Router: c.Router,
-		Prober: c.Prober, CheckLB: c.Router.Check,
-		FreeSpace: connect.FreeSpace, Close: c.Close}
-	if err := dialDatabase(cfg, cl); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return cl, nil
-}
-
-func (c *Cluster) close() {
-	if c.Close != nil {
-		_ = c.Close()
-	}
-}
-
-// spec returns a copy of the cluster's Spec, with Migrations set when a Migrator is configured.
-func (c *Cluster) spec() *deployer.Spec {
-	s := *c.Spec
-	s.Nodes = append([]deployer.NodeSpec(nil), c.Spec.Nodes...)
-	s.Migrations = c.Migrator != nil
-	return &s
-}
-
-// engine returns the release engine on c, journaling to the state directory.
-func (c *Cluster) engine(cfg *config.Config, spec *deployer.Spec, sink deployer.Sink) *deployer.Engine {
-	return &deployer.Engine{Spec: spec, Managers: c.Managers, Router: c.Router, Prober: c.Prober,
-		Migrator: c.Migrator, Journal: &deployer.Journal{Dir: cfg.State.Dir, Policy: cfg.State.Policy()}, Sink: sink}
-}
-
-// preflight returns the engine's Preflight: the load balancers' configuration test, free space
-// in the state directory for twice the WAR, and the database writer. It changes nothing.
-func (c *Cluster) preflight(cfg *config.Config, warSize int64) func(context.Context) error {
-	return func(ctx context.Context) error {
-		var errs []error
-		if c.CheckLB != nil {
-			errs = append(errs, c.CheckLB(ctx))
-		}
-		if c.FreeSpace != nil {
-			errs = append(errs, c.FreeSpace(cfg.State.Dir, 2*warSize))
-		}
-		if c.CheckDB != nil {
-			errs = append(errs, c.CheckDB(ctx))
-		}
-		return errors.Join(errs...)
-	}
-}
+// Dial connects to the cluster (wiring.Dial).
+var Dial DialFunc = wiring.Dial
 
 // Deps are what every release command takes from the factory.
 type Deps struct {
@@ -144,22 +58,14 @@ func newDeps(f *cmdutil.Factory) Deps {
 	return Deps{IO: f.IOStreams, Config: f.Config, Dial: Dial}
 }
 
-// lock takes the release lock, waiting up to cfg.Strategy.LockWait.
-func (d *Deps) lock(ctx context.Context, cfg *config.Config) (*deployer.Held, error) {
-	l := &deployer.Locker{Dir: cfg.State.Dir, TTL: cfg.Strategy.LeaseTTL}
-	return l.Acquire(ctx, d.Who, cfg.Strategy.LockWait)
+// start dials the cluster, builds the engine with every seam and takes the release lease,
+// waiting up to strategy.lock_wait (see wiring.Start).
+func (d *Deps) start(ctx context.Context, cfg *config.Config, sink deployer.Sink, warSize int64) (*wiring.Run, error) {
+	return wiring.Start(ctx, cfg, wiring.Options{Dial: d.Dial, Who: d.Who, Sink: sink, Lock: true, WARSize: warSize})
 }
 
-// whoAmI describes this process for the lock: user, host, pid and the command line (without
-// secrets: see cmdutil.CommandLine).
-func whoAmI(cmd *cobra.Command, args []string) deployer.Lease {
-	name := os.Getenv("USER")
-	if u, err := user.Current(); err == nil {
-		name = u.Username
-	}
-	host, _ := os.Hostname()
-	return deployer.Lease{Holder: name, Host: host, PID: os.Getpid(), Command: cmdutil.CommandLine(cmd, args)}
-}
+// whoAmI describes this process for the lock (wiring.WhoAmI).
+func whoAmI(cmd *cobra.Command, args []string) deployer.Lease { return wiring.WhoAmI(cmd, args) }
 
 // withTimeout bounds ctx by timeout (none when zero).
 func withTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {

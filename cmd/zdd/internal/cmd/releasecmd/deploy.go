@@ -90,31 +90,15 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	c, err := opts.Dial(ctx, cfg)
+	// run.Ctx is a context of its own: finalError must see only Ctrl-C and --timeout on ctx;
+	// it also ends when `zdd rollback` takes the lease over (from a draining release).
+	run, err := opts.start(ctx, cfg, rep, war.Size)
 	if err != nil {
 		return err
 	}
-	defer c.close()
-	held, err := opts.lock(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer held.Release()
-	// A context of its own: finalError must see only Ctrl-C and --timeout on ctx.
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() { // `zdd rollback` took the lease over (from a draining release): stop here
-		select {
-		case <-held.Lost():
-			stop()
-		case <-runCtx.Done():
-		}
-	}()
-	spec := c.spec()
-	spec.NoDrain = opts.NoDrain
-	e := c.engine(cfg, spec, rep)
-	e.Store = deployer.NewStore(cfg.State.Dir).WithPolicy(cfg.State.Policy()) // keeps the WAR for `zdd rollback`
-	e.Preflight = c.preflight(cfg, war.Size)
+	defer run.Close()
+	runCtx, e := run.Ctx, run.Engine
+	e.Spec.NoDrain = opts.NoDrain
 	if plan, err = buildPlan(runCtx, e, opts.Version, war); err != nil {
 		return err
 	}
@@ -125,7 +109,7 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 		return err
 	}
 	if prev != nil {
-		if _, err := e.RegisterPrevious(opts.PreviousVersion, *prev, held.Lease()); err != nil {
+		if _, err := e.RegisterPrevious(opts.PreviousVersion, *prev, run.Held.Lease()); err != nil {
 			return err
 		}
 	}
@@ -138,7 +122,7 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 		defer w.Stop()
 		e.Watch = watchErrors(runCtx, w)
 	}
-	return e.Start(runCtx, plan, held.Lease())
+	return e.Start(runCtx, plan, run.Held.Lease())
 }
 
 // watchErrors turns the watcher's first failure into the engine's Watch error.

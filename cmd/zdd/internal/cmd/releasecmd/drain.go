@@ -75,24 +75,18 @@ func RunDrain(ctx context.Context, opts *DrainOptions) (err error) {
 		return err
 	}
 	app = cfg.App.Name
-	c, err := opts.Dial(ctx, cfg)
+	run, err := opts.start(ctx, cfg, rep, 0)
 	if err != nil {
 		return err
 	}
-	defer c.close()
-	held, err := opts.lock(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer held.Release()
+	defer run.Close()
 	if err := noReleaseInProgress(cfg); err != nil {
 		return err
 	}
-	e := c.engine(cfg, c.spec(), rep)
-	if rel, err = drainRelease(ctx, e, held.Lease()); err != nil {
+	if rel, err = drainRelease(run.Ctx, run.Engine, run.Held.Lease()); err != nil {
 		return err
 	}
-	return e.Continue(ctx, rel)
+	return run.Engine.Continue(run.Ctx, rel)
 }
 
 // noReleaseInProgress refuses to drain while the journal's release is paused or did not finish:

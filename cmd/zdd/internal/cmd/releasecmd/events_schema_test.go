@@ -49,7 +49,7 @@ func TestEventSchemaIsVersioned(t *testing.T) {
 		assert.Contains(t, string(doc), "| `"+name+"`", "docs/events.md documents %s", f)
 	}
 	for _, typ := range []string{deployer.EventReleaseStarted, deployer.EventStepStarted, deployer.EventStepFinished,
-		deployer.EventStepFailed, deployer.EventProgress, deployer.EventGate, deployer.EventWarning,
+		deployer.EventStepFailed, deployer.EventProgress, deployer.EventGate, deployer.EventWarning, deployer.EventWaiting,
 		deployer.EventRollbackStarted, deployer.EventSummary} {
 		assert.Contains(t, string(doc), "| `"+typ+"`", "docs/events.md documents the type %s", typ)
 	}

@@ -108,8 +108,9 @@ func resultLine(s *deployer.Summary) string {
 	return line
 }
 
-// barSink shows progress events (upload bytes per node, drain sessions) as progress bars and
-// every other event as a plain line, for a terminal.
+// barSink shows progress events (upload bytes per node, drain sessions) and waits with a
+// deadline (seconds waited out of the wait's bound) as progress bars, and every other event as
+// a plain line, for a terminal.
 type barSink struct {
 	w    io.Writer
 	mu   sync.Mutex
@@ -126,15 +127,26 @@ func (s *barSink) Emit(e deployer.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e.Type == deployer.EventProgress && e.Total > 0 {
-		s.progress(e)
+		s.progress(fmt.Sprintf("%d/%s/%s", e.Step, e.Node, e.Unit), e)
+		return
+	}
+	if e.Type == deployer.EventWaiting && e.Deadline != nil {
+		s.waiting(e)
 		return
 	}
 	s.clearLive()
 	fmt.Fprintln(s.w, deployer.FormatText(e))
 }
 
-func (s *barSink) progress(e deployer.Event) {
-	key := fmt.Sprintf("%d/%s/%s", e.Step, e.Node, e.Unit)
+// waiting draws a wait with a deadline as a bar of its seconds, from its start to its deadline.
+func (s *barSink) waiting(e deployer.Event) {
+	what, _, _ := strings.Cut(e.Message, " (") // the reason changes at every poll
+	total := e.Waited + e.Deadline.Sub(e.Time).Seconds()
+	s.progress(fmt.Sprintf("%d/%s/wait %s", e.Step, e.Node, what), deployer.Event{Step: e.Step, Node: e.Node,
+		Message: "waiting for " + what, Current: int64(e.Waited), Total: int64(max(total, e.Waited, 1)), Unit: "s"})
+}
+
+func (s *barSink) progress(key string, e deployer.Event) {
 	bar := s.bars[key]
 	if bar == nil {
 		s.clearLive()

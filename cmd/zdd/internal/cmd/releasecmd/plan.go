@@ -101,15 +101,14 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	if err != nil {
 		return err
 	}
-	defer c.close()
-	spec := c.spec()
+	defer c.Disconnect()
+	spec := c.EngineSpec()
 	spec.NoDrain = opts.NoDrain
-	e := c.engine(cfg, spec, nil)
+	e := c.Engine(cfg, spec, nil, 0)
 	plan, err := buildPlan(ctx, e, opts.Version, war)
 	if err != nil {
 		return err
 	}
-	e.Store = deployer.NewStore(cfg.State.Dir) // read only: does it hold the running version's WAR?
 	prev, err := checkPrevious(ctx, e, opts.PreviousFlags, war, func(msg string) { fmt.Fprintln(opts.IO.ErrOut, "warning: "+msg) })
 	if err != nil {
 		return err

@@ -72,21 +72,16 @@ func RunPromote(ctx context.Context, opts *PromoteOptions) (err error) {
 			rep.finish(err, cfg.App.Name, nil, "", started)
 		}
 	}()
-	held, err := opts.lock(ctx, cfg)
+	run, err := opts.start(ctx, cfg, rep, 0)
 	if err != nil {
 		return err
 	}
-	defer held.Release()
+	defer run.Close()
 	// Read again under the lock: another promote or a rollback may have run meanwhile.
 	if rel, err = pausedRelease(cfg); err != nil {
 		return err
 	}
-	c, err := opts.Dial(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer c.close()
-	return c.engine(cfg, c.spec(), rep).Continue(ctx, rel)
+	return run.Engine.Continue(run.Ctx, rel)
 }
 
 // pausedRelease returns the journal's release if it is paused, else an outcome.ErrNothingToDo

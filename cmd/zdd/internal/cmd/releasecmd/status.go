@@ -6,16 +6,15 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/wiring"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
-	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/lb/nginx"
@@ -150,22 +149,8 @@ type LockStatus struct {
 	Expired bool      `json:"expired"`
 }
 
-// DialForStatus connects like Dial, except that a load-balancer host that cannot be dialled
-// (unreachable, host key unknown or changed) does not fail it: that host's reads return the
-// dial's error, so `zdd status` shows every other part and names the host with its error.
-func DialForStatus(ctx context.Context, cfg *config.Config) (*Cluster, error) {
-	c, err := connect.Dial(ctx, cfg, connect.Options{AgentSocket: os.Getenv("SSH_AUTH_SOCK"), KeepUnreachable: true})
-	if err != nil {
-		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
-			"check the configuration with `zdd config validate`; zdd status changes nothing")
-	}
-	cl := &Cluster{Spec: c.Spec, Managers: c.Managers, Router: c.Router, Close: c.Close}
-	if err := dialDatabase(cfg, cl); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return cl, nil
-}
+// DialForStatus connects for `zdd status` (wiring.DialForStatus).
+var DialForStatus DialFunc = wiring.DialForStatus
 
 // hostStater is a load balancer that reads each of its hosts on its own (*nginx.Balancer), so
 // that status can show the hosts that answer when another does not.
@@ -183,7 +168,7 @@ func RunStatus(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
-	defer c.close()
+	defer c.Disconnect()
 	st := gather(ctx, cfg, c)
 	if opts.Output == OutputJSON {
 		enc := json.NewEncoder(opts.IO.Out)

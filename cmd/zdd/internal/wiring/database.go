@@ -1,4 +1,4 @@
-package releasecmd
+package wiring
 
 import (
 	"context"
