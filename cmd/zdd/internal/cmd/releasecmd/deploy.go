@@ -38,6 +38,7 @@ A failed gate rolls the whole fleet back (exit 3). See ` + "`zdd plan`" + ` for 
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.WAR = args[0]
+			opts.VersionSet = cmd.Flags().Changed("version")
 			if err := checkOutput(opts.Output); err != nil {
 				return err
 			}
@@ -69,12 +70,13 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 	rep := newReporter(opts.IO, opts.Output)
 	var plan *deployer.Plan
 	app := ""
+	var running []string // nil until read: the summary then says so instead of "nothing"
 	defer func() {
 		err = finalError(ctx, "deploy", opts.Timeout, err)
 		if plan != nil {
 			rep.finish(err, plan.App, plan.From, plan.To, started)
 		} else {
-			rep.finish(err, app, nil, opts.Version, started)
+			rep.finish(err, app, running, opts.Version, started)
 		}
 	}()
 	cfg, err := opts.Config()
@@ -82,6 +84,9 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 		return err
 	}
 	app = cfg.App.Name
+	if err := opts.checkVersion(cfg); err != nil {
+		return err
+	}
 	war, err := warInfo(opts.WAR)
 	if err != nil {
 		return err
@@ -111,7 +116,7 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 	e := c.engine(cfg, spec, rep)
 	e.Store = deployer.NewStore(cfg.State.Dir) // keeps the WAR for `zdd rollback`
 	e.Preflight = c.preflight(cfg, war.Size)
-	if plan, err = buildPlan(runCtx, e, opts.Version, war); err != nil {
+	if plan, running, err = buildPlan(runCtx, e, opts.Version, war); err != nil {
 		return err
 	}
 	if len(opts.Watch) > 0 {
