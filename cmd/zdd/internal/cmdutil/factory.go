@@ -67,8 +67,10 @@ func (f *Factory) validConfig() (*config.Config, error) {
 	return cfg, nil
 }
 
-// Check reads cfg's password files and validates it, returning every problem. A password whose
-// file could not be read is reported once, at its password_file key.
+// Check reads cfg's password files, validates it and checks the files it names (identity,
+// known_hosts and its entry for every load balancer, tomcat.ca_file, migrations.dir: see
+// config.Config.CheckFiles), returning every problem. A password whose file could not be read
+// is reported once, at its password_file key.
 func Check(cfg *config.Config) []config.Problem {
 	problems := cfg.ReadSecretFiles()
 	failedFiles := map[string]bool{}
@@ -80,7 +82,7 @@ func Check(cfg *config.Config) []config.Problem {
 			problems = append(problems, p)
 		}
 	}
-	return problems
+	return append(problems, cfg.CheckFiles()...)
 }
 
 // ProblemsError is a configuration that does not validate.

@@ -47,7 +47,12 @@ database:
     address: unix:///tmp/haproxy/admin.sock
     backend: mysql
     servers: {db1: 1, db2: 2}
+migrations:
+  dir: ~/migrations
 `
+
+// validHost is the address of validConfig's load balancer, listed in testHome's known_hosts.
+const validHost = "127.0.0.11:12222"
 
 type result struct {
 	code        int
@@ -68,6 +73,7 @@ func zddWith(t *testing.T, configBody string, adjust func(*cmdutil.Factory, *cob
 		require.NoError(t, os.WriteFile(path, []byte(configBody), 0o600))
 	}
 	t.Setenv("ZDD_CONFIG", path)
+	testHome(t, validHost)
 	streams, _, out, errOut := iostreams.Test()
 	code := run(context.Background(), args, streams, adjust)
 	return result{code, out.String(), errOut.String()}

@@ -205,7 +205,9 @@ func finalError(ctx context.Context, command string, timeout time.Duration, err 
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() != nil && outcome.Code(err) == outcome.Code(outcome.ErrPreflight) {
+	stopped := outcome.Code(err) == outcome.Code(outcome.ErrPreflight) ||
+		(errors.Is(err, context.Canceled) && !errors.Is(err, outcome.ErrInterrupted)) // a bare cancellation says nothing
+	if ctx.Err() != nil && stopped {
 		why := "interrupted"
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			why = fmt.Sprintf("--timeout %s expired", timeout)
