@@ -219,8 +219,8 @@ func TestBadConfigurationFiles(t *testing.T) {
 	t.Run("unknown keys name every key", func(t *testing.T) {
 		r := zdd(t, "app:\n  nmae: x\nstrategy:\n  canary: 2\n", "config", "show")
 		assert.Equal(t, 1, r.code)
-		assert.Contains(t, r.errOut, `zdd.yaml:2: unknown key "app.nmae" (did you mean "app.name"?)`)
-		assert.Contains(t, r.errOut, `zdd.yaml:4: unknown key "strategy.canary"`)
+		assert.Contains(t, r.errOut, `zdd.yaml:2:3: unknown key "app.nmae" (did you mean "app.name"?)`)
+		assert.Contains(t, r.errOut, `zdd.yaml:4:3: unknown key "strategy.canary"`)
 		assert.Empty(t, r.out)
 	})
 	t.Run("--config over ZDD_CONFIG", func(t *testing.T) {
