@@ -26,8 +26,9 @@ type Factory struct {
 	// LoadConfig resolves the configuration without reading password files or validating it
 	// (for `zdd config show` and `zdd config validate`).
 	LoadConfig func() (*config.Config, error)
-	// Config resolves the configuration, reads password files and validates it; its error
-	// lists every problem. The result is computed once. Commands that act on the cluster use it.
+	// Config resolves the configuration, reads password files, validates it and checks the
+	// files it names (see Check); its error lists every problem. The result is computed once.
+	// Every command that reads the state directory or acts on the cluster uses it.
 	Config func() (*config.Config, error)
 }
 
