@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -30,7 +29,8 @@ type Spec struct {
 	HealthPath string
 	// ProbePath is the page that creates a session, relative to the context. Empty means "/".
 	ProbePath string
-	// VersionWidth is the width new versions are zero-padded to.
+	// VersionWidth is the number of digits of every new version (NextVersion pads to it,
+	// BuildPlan refuses any other form). Zero skips the form check.
 	VersionWidth int
 	// Nodes are the nodes in release order.
 	Nodes []NodeSpec
@@ -124,44 +124,107 @@ func (c *ClusterState) Uniform(order []string) error {
 }
 
 // NextVersion returns the version after the highest of existing, zero-padded to width
-// ("001" when there is none). It fails when the next number does not fit in width or when
-// the highest version is not a number.
+// ("001" when there is none). It refuses, with a hint, when the highest version is not a
+// number (a version deployed by hand or by an older zdd: no number sorts above it), when the
+// next number does not fit in width, and when the next version would not sort above every
+// existing one (a version narrower than width, such as "3" beside width 3).
 func NextVersion(existing []string, width int) (string, error) {
-	next := 1
+	next := "1"
 	if len(existing) > 0 {
 		sorted := append([]string(nil), existing...)
 		sort.Slice(sorted, func(i, j int) bool { return tomcatmgr.CompareVersions(sorted[i], sorted[j]) < 0 })
 		top := sorted[len(sorted)-1]
-		n, err := strconv.Atoi(top)
-		if err != nil || n < 0 {
+		if !isDigits(top) {
 			return "", outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
-				fmt.Errorf("deployer: the newest deployed version %q is not a number", top)), "give the new version with --version")
+				fmt.Errorf("deployer: the newest deployed version %q is not a number, so no numbered version sorts above it (Tomcat compares versions as strings)", top)),
+				"`zdd rollback --hard` sends new sessions back to an older version if one still runs on every node; otherwise undeploy that version with the Tomcat Manager once no session uses it")
 		}
-		next = n + 1
+		next = increment(top)
 	}
-	v := fmt.Sprintf("%0*d", width, next)
+	v := strings.Repeat("0", max(0, width-len(next))) + next
 	if len(v) > width {
 		return "", outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
 			fmt.Errorf("deployer: the next version %s does not fit in %d digits", v, width)),
 			"Tomcat compares versions as strings, so a longer number would sort below the running one; raise app.version_width only together with a version that sorts above")
 	}
+	if !tomcatmgr.IsNewest(v, existing) {
+		return "", outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
+			fmt.Errorf("deployer: the next version %s would not sort above the deployed %s: they are not %d digits wide (app.version_width)", v, strings.Join(existing, ","), width)),
+			"set app.version_width to the width of the deployed versions")
+	}
 	return v, nil
+}
+
+// increment adds one to the decimal number digits (any length, no overflow), keeping its
+// leading zeros: "009" -> "010", "999" -> "1000".
+func increment(digits string) string {
+	b := []byte(digits)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < '9' {
+			b[i]++
+			return string(b)
+		}
+		b[i] = '0'
+	}
+	return "1" + string(b)
+}
+
+// isDigits reports whether s is one or more ASCII digits.
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// CheckVersionForm refuses a version that NextVersion could not have produced: anything but
+// exactly width ASCII digits (no sign, no letters, no "0x", no '#', '/', ".." or spaces).
+// An explicit --version passes through it, so that it is checked exactly as a computed one.
+func CheckVersionForm(v string, width int) error {
+	var why string
+	switch {
+	case v == "":
+		why = "is empty"
+	case !isDigits(v):
+		why = "must be decimal digits only (0-9)"
+	case len(v) != width:
+		why = fmt.Sprintf("has %d digits, app.version_width is %d", len(v), width)
+	default:
+		return nil
+	}
+	example := strings.Repeat("0", max(0, width-1)) + "7"
+	return outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
+		fmt.Errorf("deployer: version %q %s", v, why)),
+		fmt.Sprintf("nothing was changed; give --version as %d digits that sort above the running version (e.g. %s), or leave --version out for the next one", width, example))
+}
+
+// CheckVersion refuses v unless it has the form of CheckVersionForm and would become the
+// newest of existing (CheckNewVersion): the checks every new version passes.
+func CheckVersion(v string, width int, existing []string) error {
+	if err := CheckVersionForm(v, width); err != nil {
+		return err
+	}
+	return CheckNewVersion(v, existing)
 }
 
 // CheckNewVersion refuses a version that would not become the newest on the nodes.
 func CheckNewVersion(v string, existing []string) error {
 	if err := tomcatmgr.ValidateVersion(v); err != nil {
-		return outcome.Classify(outcome.ErrPreflight, err)
+		return outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
+			"nothing was changed; give --version as digits that sort above the running version, or leave --version out")
 	}
 	if !tomcatmgr.IsNewest(v, existing) {
 		return outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
 			fmt.Errorf("deployer: version %s does not sort above the deployed %s (Tomcat compares versions as strings)", v, strings.Join(existing, ","))),
-			"pick a version that sorts after every deployed one, zero-padded to the same width, or leave --version out")
+			"nothing was changed; pick a version that sorts after every deployed one, zero-padded to the same width, or leave --version out")
 	}
 	return nil
 }
 
-// BuildPlan turns the spec, the cluster's state and the new version into a plan.
+// BuildPlan turns the spec, the cluster's state and the new version into a plan. The version
+// must pass CheckVersion with spec.VersionWidth (CheckNewVersion alone when the width is 0).
 func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, error) {
 	names := spec.NodeNames()
 	if len(names) == 0 {
@@ -172,7 +235,11 @@ func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, 
 			"a release starts from a fleet that runs the same versions; `zdd status` shows each node, `zdd resume` or `zdd abort` finish an interrupted release")
 	}
 	from := state.Versions()
-	if err := CheckNewVersion(to, from); err != nil {
+	check := CheckNewVersion
+	if spec.VersionWidth > 0 {
+		check = func(v string, existing []string) error { return CheckVersion(v, spec.VersionWidth, existing) }
+	}
+	if err := check(to, from); err != nil {
 		return nil, err
 	}
 	a, b := batches(names, spec.CanarySize)

@@ -230,6 +230,8 @@ func (c *Client) transportError(parent, attempt context.Context, k call, err err
 		err = ue.Err // the URL is in the error already via op/subject; drop the query string
 	}
 	switch {
+	case errors.Is(parent.Err(), context.Canceled): // Ctrl-C or SIGTERM, not a deadline
+		return c.errorf(k, 0, ErrTimeout, "interrupted before an answer came", parent.Err())
 	case parent.Err() != nil:
 		return c.errorf(k, 0, ErrTimeout, "", parent.Err())
 	case errors.Is(attempt.Err(), context.DeadlineExceeded):

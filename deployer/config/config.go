@@ -118,7 +118,8 @@ const LocalAddress = "local"
 type SSH struct {
 	// User is the login user. Default "root".
 	User string `yaml:"user"`
-	// IdentityFile is the private key; "~/" is the home directory. Default "~/.ssh/id_ed25519".
+	// IdentityFile is the private key. Default "~/.ssh/id_ed25519" ("~/" is expanded where the
+	// configuration is loaded, for every key of Paths).
 	IdentityFile string `yaml:"identity_file"`
 	// KnownHosts holds the hosts' keys, which are always checked. Default "~/.ssh/known_hosts".
 	KnownHosts string `yaml:"known_hosts"`

@@ -62,9 +62,9 @@ func TestParseYAMLUnknownKeys(t *testing.T) {
 	_, err := ParseYAML([]byte(data), "zdd.yaml")
 	require.Error(t, err)
 	msg := err.Error()
-	assert.Contains(t, msg, `zdd.yaml:2: unknown key "app.nmae" (did you mean "app.name"?)`)
-	assert.Contains(t, msg, `zdd.yaml:7: unknown key "nodes[0].upstreem" (did you mean "nodes[0].upstream"?)`)
-	assert.Contains(t, msg, `zdd.yaml:8: unknown key "bogus"`)
+	assert.Contains(t, msg, `zdd.yaml:2:3: unknown key "app.nmae" (did you mean "app.name"?)`)
+	assert.Contains(t, msg, `zdd.yaml:7:5: unknown key "nodes[0].upstreem" (did you mean "nodes[0].upstream"?)`)
+	assert.Contains(t, msg, `zdd.yaml:8:1: unknown key "bogus"`)
 	assert.NotContains(t, msg, `"bogus" (did you mean`)
 }
 
@@ -81,14 +81,14 @@ func TestParseYAMLSyntaxErrorNamesLine(t *testing.T) {
 func TestParseYAMLTypeErrorNamesLine(t *testing.T) {
 	_, err := ParseYAML([]byte("app:\n  version_width: three\ntomcat:\n  request_timeout: soon\n"), "zdd.yaml")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "zdd.yaml:2: ")
-	assert.Contains(t, err.Error(), "zdd.yaml:4: ")
+	assert.Contains(t, err.Error(), "zdd.yaml:2:18: ")
+	assert.Contains(t, err.Error(), "zdd.yaml:4:20: ")
 }
 
 func TestParseYAMLTopLevelNotMapping(t *testing.T) {
 	_, err := ParseYAML([]byte("- a\n- b\n"), "zdd.yaml")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "zdd.yaml:1: the top level must be a mapping")
+	assert.Contains(t, err.Error(), "zdd.yaml:1:1: the top level must be a mapping")
 }
 
 func TestKeysAndEnvVar(t *testing.T) {
@@ -204,11 +204,32 @@ func TestReadSecretFiles(t *testing.T) {
 func TestParseYAMLDurationWithoutUnit(t *testing.T) {
 	_, err := ParseYAML([]byte("tomcat:\n  request_timeout: 10\nstrategy:\n  pause: 0\n"), "zdd.yaml")
 	require.Error(t, err)
-	assert.Equal(t, "zdd.yaml:2: tomcat.request_timeout: duration 10 has no unit (write e.g. 10s)", err.Error())
+	assert.Equal(t, "zdd.yaml:2:20: tomcat.request_timeout: duration 10 has no unit (write e.g. 10s)", err.Error())
 }
 
 func TestClosestByEditDistance(t *testing.T) {
 	assert.Equal(t, 3, levenshtein("kitten", "sitting"))
 	assert.Equal(t, "tomcat", Closest("tomact", []string{"app", "tomcat", "nodes"}))
 	assert.Equal(t, "", Closest("xyz", []string{"tomcat"}))
+}
+
+// TestParseYAMLErrorsNameTheLineAtFault: every YAML error names the line at fault (yaml.v3
+// names the line where the enclosing block began), and the column when it is known.
+func TestParseYAMLErrorsNameTheLineAtFault(t *testing.T) {
+	for _, c := range []struct{ doc, want string }{
+		{"app:\n  name: x\n name2: y\n", "z.yaml:3: did not find expected key"},
+		{"app:\n  name: x\n  - y\n", "z.yaml:3: did not find expected key"},
+		{"app:\n  name: [a\n", "z.yaml:2: did not find expected ',' or ']'"},
+		{"app:\n\tname: x\n", "z.yaml:2: found character that cannot start any token"},
+		{"a: &x 1\nb: *y\n", "z.yaml:2:4: unknown anchor 'y' referenced"},
+		{"app:\n  version_width: abc\n", "z.yaml:2:18: cannot unmarshal !!str `abc` into int"},
+		{"app: [1,2]\n", "z.yaml:1:6: cannot unmarshal !!seq into config.App"},
+		{"database:\n  haproxy:\n    servers: {a: x}\n", "z.yaml:3:18: cannot unmarshal !!str `x` into int"},
+		{"app:\n  name: x\n---\napp:\n  name: y\n", "z.yaml:4: a second YAML document (after ---) is not allowed"},
+		{"app:\n  name: x\napp:\n  name: y\n", `z.yaml:3: mapping key "app" already defined at line 1`},
+	} {
+		_, err := ParseYAML([]byte(c.doc), "z.yaml")
+		require.Error(t, err, "%q", c.doc)
+		assert.Contains(t, err.Error(), c.want, "%q", c.doc)
+	}
 }

@@ -82,14 +82,15 @@ func redactDSN(dsn string) string {
 
 // ReadSecretFiles reads tomcat.password_file and database.password_file into the passwords
 // that are still empty. A password already set (from the file or ZDD_* variable) wins and the
-// file is not read. Each file that cannot be read, or is empty, is a Problem.
+// file is not read. Each file that cannot be read, or is empty, is a Problem. The paths are
+// read as they are: "~/" was expanded when the configuration was loaded (see Paths).
 func (c *Config) ReadSecretFiles() []Problem {
 	var problems []Problem
 	read := func(key string, file string, dst *Secret) {
 		if file == "" || dst.IsSet() {
 			return
 		}
-		data, err := os.ReadFile(expandHome(file))
+		data, err := os.ReadFile(file)
 		if err != nil {
 			problems = append(problems, Problem{Key: key + "_file",
 				Message: fmt.Sprintf("cannot read %s: %v", file, unwrapPathError(err)),
@@ -120,17 +121,3 @@ func unwrapPathError(err error) error {
 	}
 	return err
 }
-
-// expandHome replaces a leading "~/" with the home directory.
-func expandHome(path string) string {
-	if rest, ok := strings.CutPrefix(path, "~/"); ok {
-		if home, err := os.UserHomeDir(); err == nil {
-			return home + "/" + rest
-		}
-	}
-	return path
-}
-
-// ExpandHome replaces a leading "~/" in path with the current user's home directory; other
-// paths are returned unchanged. SSH identity and known_hosts files use it.
-func ExpandHome(path string) string { return expandHome(path) }

@@ -37,8 +37,9 @@ var appNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 
 // Validate returns every problem of c, in key order; nil means c is usable. It checks values
-// only and reads no file: call ReadSecretFiles first so that passwords from files count. A
-// password that is set makes its password_file unused (ReadSecretFiles does not read it).
+// only and reads no file: call ReadSecretFiles first so that passwords from files count, and
+// CheckFiles for the files the configuration names. A password that is set makes its
+// password_file unused (ReadSecretFiles does not read it).
 func (c *Config) Validate() []Problem {
 	v := &validator{}
 	c.validateApp(v)
@@ -49,6 +50,7 @@ func (c *Config) Validate() []Problem {
 	c.validateDatabase(v)
 	c.validateState(v)
 	c.validateStrategy(v)
+	c.validatePaths(v)
 	return v.problems
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"regexp"
 	"sort"
@@ -63,32 +64,40 @@ func yamlName(f reflect.StructField) string {
 	return name
 }
 
-// FileError is an error at one line of a configuration file.
+// FileError is an error at one place of a configuration file.
 type FileError struct {
 	// File is the file's name as given to ParseYAML.
 	File string
 	// Line is the 1-based line number, or 0 when unknown.
 	Line int
+	// Column is the 1-based column, or 0 when unknown (the YAML parser does not give one for
+	// syntax errors).
+	Column int
 	// Message says what is wrong.
 	Message string
 }
 
-// Error returns "file:line: message".
+// Error returns "file:line:column: message", "file:line: message" without a column, and
+// "file: message" without a line.
 func (e *FileError) Error() string {
-	if e.Line == 0 {
+	switch {
+	case e.Line == 0:
 		return e.File + ": " + e.Message
+	case e.Column == 0:
+		return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Message
 	}
-	return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Message
+	return e.File + ":" + strconv.Itoa(e.Line) + ":" + strconv.Itoa(e.Column) + ": " + e.Message
 }
 
 // ParseYAML decodes a zdd.yaml strictly over Default: every unknown key is an error naming the
-// key and its line, as are syntax and type errors. file names the data in errors. The result
-// has FillDefaults applied and is not validated. The error joins one *FileError per problem.
+// key and its line and column, as are syntax and type errors (syntax errors with the line only)
+// and a second YAML document. file names the data in errors. The result has FillDefaults
+// applied and is not validated. The error joins one *FileError per problem.
 func ParseYAML(data []byte, file string) (*Config, error) {
 	cfg := Default()
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, lineError(file, err.Error())
+	doc, err := parseDocument(data, file)
+	if err != nil {
+		return nil, err
 	}
 	if len(doc.Content) == 0 { // empty file
 		cfg.FillDefaults()
@@ -96,7 +105,7 @@ func ParseYAML(data []byte, file string) (*Config, error) {
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return nil, &FileError{File: file, Line: root.Line, Message: "the top level must be a mapping of keys (app:, tomcat:, nodes:, ...)"}
+		return nil, &FileError{File: file, Line: root.Line, Column: root.Column, Message: "the top level must be a mapping of keys (app:, tomcat:, nodes:, ...)"}
 	}
 	var errs []error
 	checkKeys(root, reflect.TypeOf(cfg), "", file, &errs)
@@ -109,7 +118,9 @@ func ParseYAML(data []byte, file string) (*Config, error) {
 			return nil, lineError(file, err.Error())
 		}
 		for _, msg := range te.Errors {
-			errs = append(errs, lineError(file, msg))
+			fe := lineError(file, msg)
+			fe.Column = typeErrorColumn(root, fe)
+			errs = append(errs, fe)
 		}
 		return nil, errors.Join(errs...)
 	}
@@ -117,7 +128,30 @@ func ParseYAML(data []byte, file string) (*Config, error) {
 	return &cfg, nil
 }
 
+// parseDocument parses data as one YAML document (an empty one when data is empty).
+func parseDocument(data []byte, file string) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, syntaxError(data, file, err)
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+		return &doc, nil
+	case err != nil:
+		return nil, syntaxError(data, file, err)
+	}
+	fe := &FileError{File: file, Message: "a second YAML document (after ---) is not allowed: zdd.yaml is one document"}
+	if len(next.Content) > 0 {
+		fe.Line = next.Content[0].Line
+	}
+	return nil, fe
+}
+
 var linePattern = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+var anchorPattern = regexp.MustCompile(`^(?:yaml: )?unknown anchor '(.*)' referenced$`)
 
 // lineError turns yaml.v3's "yaml: line 3: message" into a *FileError.
 func lineError(file, msg string) *FileError {
@@ -127,6 +161,65 @@ func lineError(file, msg string) *FileError {
 	}
 	return &FileError{File: file, Message: strings.TrimPrefix(msg, "yaml: ")}
 }
+
+// syntaxError locates a parse error. yaml.v3 names the line where the enclosing block began
+// (or none, for an unknown alias), not the line at fault: the line at fault is the first whose
+// addition makes the document fail with the same message.
+func syntaxError(data []byte, file string, err error) *FileError {
+	fe := lineError(file, err.Error())
+	if m := anchorPattern.FindStringSubmatch(err.Error()); m != nil {
+		fe.Line, fe.Column = find(data, "*"+m[1])
+		return fe
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	for n := 1; n <= len(lines) && n < 2000; n++ {
+		var doc yaml.Node
+		perr := yaml.Unmarshal([]byte(strings.Join(lines[:n], "")), &doc)
+		if perr != nil && lineError(file, perr.Error()).Message == fe.Message {
+			fe.Line = n
+			break
+		}
+	}
+	return fe
+}
+
+// find returns the 1-based line and column of the first occurrence of s in data, or 0, 0.
+func find(data []byte, s string) (int, int) {
+	i := bytes.Index(data, []byte(s))
+	if i < 0 {
+		return 0, 0
+	}
+	before := data[:i]
+	return bytes.Count(before, []byte("\n")) + 1, i - bytes.LastIndexByte(before, '\n')
+}
+
+// typeErrorColumn finds the column of the value a type error at fe.Line is about: the node on
+// that line with the quoted value ("cannot unmarshal !!str `abc` into int"), or the tag.
+func typeErrorColumn(root *yaml.Node, fe *FileError) int {
+	value, tag := "", ""
+	if m := typeErrorPattern.FindStringSubmatch(fe.Message); m != nil {
+		tag, value = m[1], m[2]
+	}
+	col := 0
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if col != 0 {
+			return
+		}
+		if n.Line == fe.Line && ((value != "" && n.Kind == yaml.ScalarNode && n.Value == value) ||
+			(value == "" && tag != "" && n.ShortTag() == tag)) {
+			col = n.Column
+			return
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(root)
+	return col
+}
+
+var typeErrorPattern = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `([^`]*)`)? into ")
 
 // checkKeys appends a *FileError for every key of node that t has no field for, recursing
 // into structs and lists of structs.
@@ -154,11 +247,11 @@ func checkKeys(node *yaml.Node, t reflect.Type, prefix, file string, errs *[]err
 			if s := Closest(k.Value, names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", prefix+s)
 			}
-			*errs = append(*errs, &FileError{File: file, Line: k.Line, Message: msg})
+			*errs = append(*errs, &FileError{File: file, Line: k.Line, Column: k.Column, Message: msg})
 			continue
 		}
 		if ft == durationType && val.Kind == yaml.ScalarNode && (val.Tag == "!!int" || val.Tag == "!!float") && val.Value != "0" {
-			*errs = append(*errs, &FileError{File: file, Line: val.Line,
+			*errs = append(*errs, &FileError{File: file, Line: val.Line, Column: val.Column,
 				Message: fmt.Sprintf("%s: duration %s has no unit (write e.g. %ss)", prefix+k.Value, val.Value, val.Value)})
 			continue
 		}

@@ -85,3 +85,47 @@ func NoArgs(cmd *cobra.Command, args []string) error {
 // Closest returns the candidate nearest to s by edit distance, or "" when none is close
 // (see config.Closest).
 func Closest(s string, candidates []string) string { return config.Closest(s, candidates) }
+
+// TypeUsageErrors makes every usage error cobra can return from the tree under c a typed
+// *FlagError (exit 2, usage printed), so that the exit code never depends on an error's text:
+// flag parse errors go through FlagErrorFunc (set it on the root), argument validators
+// (cobra.ExactArgs and the like) are wrapped, and required flags and flag groups are checked
+// in a PersistentPreRunE on c, before cobra checks them with untyped errors. Call it on the
+// root after every command is added; commands must not set PersistentPreRunE of their own.
+func TypeUsageErrors(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		typeArgs(sub)
+	}
+	c.Args = typedArgs(c.Args)
+	c.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if err := cmd.ValidateRequiredFlags(); err != nil {
+			return UsageError(err, fmt.Sprintf("run `%s --help` for the flags", cmd.CommandPath()))
+		}
+		if err := cmd.ValidateFlagGroups(); err != nil {
+			return UsageError(err, fmt.Sprintf("run `%s --help` for the flags", cmd.CommandPath()))
+		}
+		return nil
+	}
+}
+
+func typeArgs(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		typeArgs(sub)
+	}
+	c.Args = typedArgs(c.Args)
+}
+
+// typedArgs wraps an argument validator so that its error is a usage error; nil stays nil
+// (cobra then accepts any argument on a command without subcommands).
+func typedArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
+	if v == nil {
+		return nil
+	}
+	return func(cmd *cobra.Command, args []string) error {
+		err := v(cmd, args)
+		if err == nil || IsFlagError(err) {
+			return err
+		}
+		return UsageError(err, fmt.Sprintf("run `%s --help` for its arguments", cmd.CommandPath()))
+	}
+}

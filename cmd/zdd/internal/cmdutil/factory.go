@@ -26,8 +26,9 @@ type Factory struct {
 	// LoadConfig resolves the configuration without reading password files or validating it
 	// (for `zdd config show` and `zdd config validate`).
 	LoadConfig func() (*config.Config, error)
-	// Config resolves the configuration, reads password files and validates it; its error
-	// lists every problem. The result is computed once. Commands that act on the cluster use it.
+	// Config resolves the configuration, reads password files, validates it and checks the
+	// files it names (see Check); its error lists every problem. The result is computed once.
+	// Every command that reads the state directory or acts on the cluster uses it.
 	Config func() (*config.Config, error)
 }
 
@@ -70,9 +71,11 @@ func (f *Factory) validConfig() (*config.Config, error) {
 	return cfg, nil
 }
 
-// Check reads cfg's password files and validates it, returning every problem (a state
-// directory that others may write in is one, see checkStateDir). A password whose
-// file could not be read is reported once, at its password_file key.
+// Check reads cfg's password files, validates it and checks the files it names (identity,
+// known_hosts and its entry for every load balancer, tomcat.ca_file, migrations.dir: see
+// config.Config.CheckFiles) and the state directory (one that others may write in is a
+// problem, see checkStateDir), returning every problem. A password whose file could not be
+// read is reported once, at its password_file key.
 func Check(cfg *config.Config) []config.Problem {
 	problems := cfg.ReadSecretFiles()
 	failedFiles := map[string]bool{}
@@ -84,6 +87,7 @@ func Check(cfg *config.Config) []config.Problem {
 			problems = append(problems, p)
 		}
 	}
+	problems = append(problems, cfg.CheckFiles()...)
 	return append(problems, checkStateDir(cfg)...)
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
@@ -49,7 +50,8 @@ func (o *Options) ResolvePath() string {
 	return DefaultPath
 }
 
-// Load reads and resolves the configuration. It neither reads password files nor validates:
+// Load reads and resolves the configuration, and expands "~/" in its path keys (ExpandHome).
+// It neither reads password files nor validates:
 // see config.Config.ReadSecretFiles and Validate. Every error is classified: a bad --set is
 // outcome.ErrUsage, anything else outcome.ErrPreflight.
 func Load(opts Options) (*config.Config, error) {
@@ -83,7 +85,31 @@ func Load(opts Options) (*config.Config, error) {
 		cfg.Database.HAProxy.Servers = fileCfg.Database.HAProxy.Servers
 	}
 	cfg.FillDefaults()
+	if err := ExpandHome(&cfg, os.UserHomeDir); err != nil {
+		return nil, err
+	}
 	return &cfg, nil
+}
+
+// ExpandHome replaces a leading "~/" (or a lone "~") with the current user's home directory
+// in every path key of cfg (config.Config.Paths), whichever source set it. It runs once, in
+// Load; "~user/" is left as it is, for Validate to refuse with a hint. home is
+// os.UserHomeDir outside tests; its failure is an error only when a path needs it.
+func ExpandHome(cfg *config.Config, home func() (string, error)) error {
+	for _, p := range cfg.Paths() {
+		rest, ok := strings.CutPrefix(*p.Value, "~/")
+		if !ok && *p.Value != "~" {
+			continue
+		}
+		dir, err := home()
+		if err != nil || dir == "" {
+			return outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
+				fmt.Errorf("config: %s: cannot expand ~/ in %q: the home directory is unknown: %v", p.Key, *p.Value, err)),
+				"set HOME, or write the absolute path")
+		}
+		*p.Value = filepath.Join(dir, rest)
+	}
+	return nil
 }
 
 // newViper layers defaults, the file, the environment, flags and --set, and reports which keys

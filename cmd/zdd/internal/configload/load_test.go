@@ -220,7 +220,7 @@ func TestResolvePath(t *testing.T) {
 func TestFileErrorsNameLineAndKey(t *testing.T) {
 	_, err := Load(Options{Path: writeConfig(t, "app:\n  name: app\nstrategy:\n  canary_sise: 2\n")})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `zdd.yaml:4: unknown key "strategy.canary_sise" (did you mean "strategy.canary_size"?)`)
+	assert.Contains(t, err.Error(), `zdd.yaml:4:3: unknown key "strategy.canary_sise" (did you mean "strategy.canary_size"?)`)
 	assert.Equal(t, 1, outcome.Code(err))
 
 	_, err = Load(Options{Path: writeConfig(t, "app:\n  name: [app\n")})

@@ -38,6 +38,7 @@ type Run struct {
 	// tells Ctrl-C and --timeout apart from that.
 	Ctx    context.Context
 	cancel context.CancelFunc
+	parent context.Context
 }
 
 // Start dials the cluster, builds the engine and, with Options.Lock, takes the lease (waiting
@@ -52,19 +53,30 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Run, error) 
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{Cluster: c, Engine: c.Engine(cfg, nil, opts.Sink, opts.WARSize)}
+	r := &Run{Cluster: c, Engine: c.Engine(cfg, nil, opts.Sink, opts.WARSize), parent: ctx}
+	r.Ctx, r.cancel = context.WithCancel(ctx)
 	if opts.Lock {
-		held, err := Lock(ctx, cfg, opts.Who, opts.Sink)
-		if err != nil {
-			c.Disconnect()
+		if err := r.Lock(cfg, opts.Who, opts.Sink); err != nil {
+			r.Close()
 			return nil, err
 		}
-		r.Held = held
-		r.Ctx, r.cancel = deployer.WhileHeld(ctx, held)
-	} else {
-		r.Ctx, r.cancel = context.WithCancel(ctx)
 	}
 	return r, nil
+}
+
+// Lock takes the release lease for a run started without Options.Lock (deploy takes it once
+// its input is checked against the cluster, so that a refused version leaves the state
+// directory as it was): it waits up to strategy.lock_wait, and from then on Ctx is cancelled
+// too when the lease is lost.
+func (r *Run) Lock(cfg *config.Config, who deployer.Lease, sink deployer.Sink) error {
+	held, err := Lock(r.Ctx, cfg, who, sink)
+	if err != nil {
+		return err
+	}
+	r.cancel()
+	r.Held = held
+	r.Ctx, r.cancel = deployer.WhileHeld(r.parent, held)
+	return nil
 }
 
 // Lease returns who holds the run's lease: the lease Start took, or who when it took none.

@@ -108,6 +108,7 @@ func TestExitCodesBySituation(t *testing.T) {
 			}
 			t.Setenv("ZDD_CONFIG", path)
 			t.Setenv("ZDD_STATE_DIR", stateDir)
+			testHome(t, validHost)
 			if !strings.Contains(tt.name, "without passwords") {
 				t.Setenv("ZDD_TOMCAT_PASSWORD", "tomcat-s3cret")
 				t.Setenv("ZDD_DATABASE_PASSWORD", "db-s3cret")

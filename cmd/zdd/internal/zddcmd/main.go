@@ -4,7 +4,10 @@
 //	zdd: error: <message>
 //	zdd: hint: <hint>
 //
-// on stderr, followed by the usage for usage errors.
+// on stderr, followed by the usage for usage errors. Usage errors are recognised by type
+// (cmdutil.FlagError, which the command tree gives every cobra flag, argument and unknown-
+// command error: see cmdutil.TypeUsageErrors), never by their text, so a failure whose message
+// happens to read like cobra's ("invalid argument") keeps its own exit code.
 package zddcmd
 
 import (
@@ -40,9 +43,6 @@ func run(ctx context.Context, args []string, streams *iostreams.IOStreams, adjus
 	if err == nil {
 		return outcome.Success
 	}
-	if !isClassified(err) && isCobraUsage(err) {
-		err = cmdutil.UsageError(err, "")
-	}
 	PrintError(streams.ErrOut, err)
 	if cmdutil.IsFlagError(err) && executed != nil {
 		fmt.Fprintf(streams.ErrOut, "\n%s", executed.UsageString())
@@ -58,21 +58,4 @@ func PrintError(w io.Writer, err error) {
 	if hint := outcome.Hint(err); hint != "" {
 		fmt.Fprintf(w, "zdd: hint: %s\n", hint)
 	}
-}
-
-func isClassified(err error) bool {
-	return outcome.Name(err) != outcome.Name(outcome.ErrPreflight) || cmdutil.IsFlagError(err)
-}
-
-// isCobraUsage recognises the few usage errors cobra returns as plain text (argument-count
-// checks and required flags), so that they exit 2 as well.
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"accepts ", "requires at least", "requires at most", "unknown command",
-		"required flag(s)", "invalid argument", "if any flags in the group", "none of the others can be"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -47,7 +47,12 @@ database:
     address: unix:///tmp/haproxy/admin.sock
     backend: mysql
     servers: {db1: 1, db2: 2}
+migrations:
+  dir: ~/migrations
 `
+
+// validHost is the address of validConfig's load balancer, listed in testHome's known_hosts.
+const validHost = "127.0.0.11:12222"
 
 type result struct {
 	code        int
@@ -68,6 +73,7 @@ func zddWith(t *testing.T, configBody string, adjust func(*cmdutil.Factory, *cob
 		require.NoError(t, os.WriteFile(path, []byte(configBody), 0o600))
 	}
 	t.Setenv("ZDD_CONFIG", path)
+	testHome(t, validHost)
 	streams, _, out, errOut := iostreams.Test()
 	code := run(context.Background(), args, streams, adjust)
 	return result{code, out.String(), errOut.String()}
@@ -213,8 +219,8 @@ func TestBadConfigurationFiles(t *testing.T) {
 	t.Run("unknown keys name every key", func(t *testing.T) {
 		r := zdd(t, "app:\n  nmae: x\nstrategy:\n  canary: 2\n", "config", "show")
 		assert.Equal(t, 1, r.code)
-		assert.Contains(t, r.errOut, `zdd.yaml:2: unknown key "app.nmae" (did you mean "app.name"?)`)
-		assert.Contains(t, r.errOut, `zdd.yaml:4: unknown key "strategy.canary"`)
+		assert.Contains(t, r.errOut, `zdd.yaml:2:3: unknown key "app.nmae" (did you mean "app.name"?)`)
+		assert.Contains(t, r.errOut, `zdd.yaml:4:3: unknown key "strategy.canary"`)
 		assert.Empty(t, r.out)
 	})
 	t.Run("--config over ZDD_CONFIG", func(t *testing.T) {

@@ -64,6 +64,12 @@ func (d *Deps) start(ctx context.Context, cfg *config.Config, sink deployer.Sink
 	return wiring.Start(ctx, cfg, wiring.Options{Dial: d.Dial, Who: d.Who, Sink: sink, Lock: true, WARSize: warSize})
 }
 
+// startUnlocked is start without the lease: the caller takes it with Run.Lock once its input
+// is checked against the cluster.
+func (d *Deps) startUnlocked(ctx context.Context, cfg *config.Config, sink deployer.Sink, warSize int64) (*wiring.Run, error) {
+	return wiring.Start(ctx, cfg, wiring.Options{Dial: d.Dial, Who: d.Who, Sink: sink, WARSize: warSize})
+}
+
 // whoAmI describes this process for the lock (wiring.WhoAmI).
 func whoAmI(cmd *cobra.Command, args []string) deployer.Lease { return wiring.WhoAmI(cmd, args) }
 
@@ -82,7 +88,9 @@ func finalError(ctx context.Context, command string, timeout time.Duration, err 
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() != nil && outcome.Code(err) == outcome.Code(outcome.ErrPreflight) {
+	stopped := outcome.Code(err) == outcome.Code(outcome.ErrPreflight) ||
+		(errors.Is(err, context.Canceled) && !errors.Is(err, outcome.ErrInterrupted)) // a bare cancellation says nothing
+	if ctx.Err() != nil && stopped {
 		why := "interrupted"
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			why = fmt.Sprintf("--timeout %s expired", timeout)

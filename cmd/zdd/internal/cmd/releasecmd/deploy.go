@@ -42,6 +42,7 @@ registers that WAR (with its checksum) so that ` + "`zdd rollback`" + ` can go b
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.WAR = args[0]
+			opts.VersionSet = cmd.Flags().Changed("version")
 			if err := checkOutput(opts.Output); err != nil {
 				return err
 			}
@@ -73,12 +74,13 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 	rep := newReporter(opts.IO, opts.Output)
 	var plan *deployer.Plan
 	app := ""
+	var running []string // nil until read: the summary then says so instead of "nothing"
 	defer func() {
 		err = finalError(ctx, "deploy", opts.Timeout, err)
 		if plan != nil {
 			rep.finish(err, plan.App, plan.From, plan.To, started)
 		} else {
-			rep.finish(err, app, nil, opts.Version, started)
+			rep.finish(err, app, running, opts.Version, started)
 		}
 	}()
 	cfg, err := opts.Config()
@@ -86,20 +88,23 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 		return err
 	}
 	app = cfg.App.Name
+	if err := opts.checkVersion(cfg); err != nil {
+		return err
+	}
 	war, err := warInfo(opts.WAR)
 	if err != nil {
 		return err
 	}
 	// run.Ctx is a context of its own: finalError must see only Ctrl-C and --timeout on ctx;
 	// it also ends when `zdd rollback` takes the lease over (from a draining release).
-	run, err := opts.start(ctx, cfg, rep, war.Size)
+	run, err := opts.startUnlocked(ctx, cfg, rep, war.Size)
 	if err != nil {
 		return err
 	}
 	defer run.Close()
 	runCtx, e := run.Ctx, run.Engine
 	e.Spec.NoDrain = opts.NoDrain
-	if plan, err = buildPlan(runCtx, e, opts.Version, war); err != nil {
+	if plan, running, err = buildPlan(runCtx, e, opts.Version, war); err != nil {
 		return err
 	}
 	prev, err := checkPrevious(runCtx, e, opts.PreviousFlags, war, func(msg string) {
@@ -108,6 +113,12 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	// The lease only once the version (and --previous-war) is known to be good: a refusal changes nothing, not even
+	// the lease's generation. The preflight step checks the versions again under the lease.
+	if err := run.Lock(cfg, opts.Who, rep); err != nil {
+		return err
+	}
+	runCtx = run.Ctx
 	if prev != nil {
 		if _, err := e.RegisterPrevious(opts.PreviousVersion, *prev, run.Held.Lease()); err != nil {
 			return err

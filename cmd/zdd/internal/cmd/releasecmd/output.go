@@ -74,11 +74,13 @@ func (r *reporter) Emit(e deployer.Event) {
 }
 
 // finish ends the run: when the engine emitted no summary (a failure before it started), it
-// emits one built from err; in text mode it prints the result line on stdout.
+// emits one built from err, where from nil means the running versions were not read (and a
+// non-nil empty from that nothing runs); in text mode it prints the result line on stdout.
 func (r *reporter) finish(err error, app string, from []string, to string, started time.Time) {
 	r.mu.Lock()
 	s := r.summary
 	r.mu.Unlock()
+	fromRead := s != nil || from != nil
 	if s == nil {
 		s = &deployer.Summary{Outcome: outcome.Name(err), ExitCode: outcome.Code(err), App: app, From: from, To: to,
 			Duration: time.Since(started).Seconds()}
@@ -91,17 +93,26 @@ func (r *reporter) finish(err error, app string, from []string, to string, start
 		r.bars.close()
 	}
 	if !r.json {
-		fmt.Fprintln(r.io.Out, resultLine(s))
+		fmt.Fprintln(r.io.Out, resultLine(s, fromRead))
 	}
 }
 
-// resultLine is the one line a text-mode run prints on stdout.
-func resultLine(s *deployer.Summary) string {
+// resultLine is the one line a text-mode run prints on stdout: "app 001 -> 002", "nothing"
+// when no version runs, "(not read)" when the run stopped before reading what runs
+// (fromRead false), and "(none)" when no new version was chosen.
+func resultLine(s *deployer.Summary, fromRead bool) string {
 	from := "nothing"
-	if len(s.From) > 0 {
+	switch {
+	case len(s.From) > 0:
 		from = strings.Join(s.From, ",")
+	case !fromRead:
+		from = "(not read)"
 	}
-	line := fmt.Sprintf("%s: %s %s -> %s in %.1fs (exit %d)", s.Outcome, s.App, from, s.To, s.Duration, s.ExitCode)
+	to := s.To
+	if to == "" {
+		to = "(none)"
+	}
+	line := fmt.Sprintf("%s: %s %s -> %s in %.1fs (exit %d)", s.Outcome, s.App, from, to, s.Duration, s.ExitCode)
 	if s.LostSessions > 0 {
 		line += fmt.Sprintf(", %d sessions ended", s.LostSessions)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -22,8 +23,11 @@ import (
 type ReleaseFlags struct {
 	// WAR is the artifact's path.
 	WAR string
-	// Version is the new version; empty means the next after the highest deployed.
+	// Version is the new version; empty (and VersionSet false) means the next after the
+	// highest deployed. A given one must be app.version_width digits above the running ones.
 	Version string
+	// VersionSet is true when --version was given, even empty (which is refused).
+	VersionSet bool
 	// NoDrain leaves the old version deployed (`zdd drain` retires it later).
 	NoDrain bool
 	// Output is OutputText or OutputJSON.
@@ -59,6 +63,7 @@ zdd's store (it was deployed before zdd) and checks --previous-war/--previous-ve
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.WAR = args[0]
+			opts.VersionSet = cmd.Flags().Changed("version")
 			if err := checkOutput(opts.Output); err != nil {
 				return err
 			}
@@ -93,6 +98,9 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := opts.checkVersion(cfg); err != nil {
+		return err
+	}
 	war, err := warInfo(opts.WAR)
 	if err != nil {
 		return err
@@ -105,7 +113,7 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	spec := c.EngineSpec()
 	spec.NoDrain = opts.NoDrain
 	e := c.Engine(cfg, spec, nil, 0)
-	plan, err := buildPlan(ctx, e, opts.Version, war)
+	plan, _, err := buildPlan(ctx, e, opts.Version, war)
 	if err != nil {
 		return err
 	}
@@ -126,19 +134,34 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	return err
 }
 
+// checkVersion refuses a --version that is not app.version_width digits (exit 1), before
+// anything is read or changed; whether it sorts above the running versions is checked by
+// buildPlan once they are known.
+func (rf *ReleaseFlags) checkVersion(cfg *config.Config) error {
+	if rf.Version == "" && !rf.VersionSet {
+		return nil
+	}
+	return deployer.CheckVersionForm(rf.Version, cfg.App.VersionWidth)
+}
+
 // buildPlan reads what every node runs and plans the release of war as version (the next
-// version when empty).
-func buildPlan(ctx context.Context, e *deployer.Engine, version string, war deployer.WARInfo) (*deployer.Plan, error) {
+// version when empty). It returns the versions it found running, also when it fails after
+// reading them (nil when it could not read them), so that a refusal can say what runs.
+func buildPlan(ctx context.Context, e *deployer.Engine, version string, war deployer.WARInfo) (*deployer.Plan, []string, error) {
 	st, err := e.Observe(ctx)
 	if err != nil {
-		return nil, outcome.Classify(outcome.ErrPreflight, err)
+		return nil, nil, outcome.Classify(outcome.ErrPreflight, err)
 	}
+	running := st.Versions()
 	if version == "" {
-		if version, err = deployer.NextVersion(st.Versions(), e.Spec.VersionWidth); err != nil {
-			return nil, err
+		if version, err = deployer.NextVersion(running, e.Spec.VersionWidth); err != nil {
+			return nil, running, err
 		}
+	} else if err := deployer.CheckVersion(version, e.Spec.VersionWidth, running); err != nil {
+		return nil, running, err
 	}
-	return deployer.BuildPlan(e.Spec, st, version, war)
+	plan, err := deployer.BuildPlan(e.Spec, st, version, war)
+	return plan, running, err
 }
 
 // warInfo checks the WAR and returns its absolute path, checksum and size.

@@ -72,6 +72,7 @@ session: parallel versions, load-balancer weights, schema migrations and rollbac
 
 	cmd.InitDefaultCompletionCmd() // cobra's `zdd completion bash|zsh|fish|powershell`
 	strictGroups(cmd)
+	cmdutil.TypeUsageErrors(cmd) // last: it wraps every command's argument check
 	return cmd
 }
 
