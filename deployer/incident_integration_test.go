@@ -383,8 +383,9 @@ func TestTwoDeploysAtOnce(t *testing.T) {
 	// lock status / release on a lease left by a killed process
 	c, _ := z.cmd("deploy", f.warFile(t, "004"))
 	require.NoError(t, c.Start())
-	for i := 0; i < 100; i++ {
-		if lease, _ := l.Read(); lease != nil {
+	j := &deployer.Journal{Dir: f.cfg.State.Dir}
+	for i := 0; i < 1200; i++ { // until 004's release is journaled (it holds the lease by then)
+		if rel, _ := j.Current(); rel != nil && rel.Plan.To == "004" {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)

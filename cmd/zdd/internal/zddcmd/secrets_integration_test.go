@@ -73,7 +73,9 @@ func TestNoSecretInOutputOrState(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Join(mig, p), 0o755))
 	}
 	r := &secretsRun{env: env, base: []string{"--config", env.ConfigFile, "--set", "state.dir=" + state,
-		"--set", "migrations.dir=" + mig, "--set", "strategy.drain_timeout=5s", "--set", "strategy.lease_ttl=3s"}}
+		"--set", "migrations.dir=" + mig, "--set", "strategy.drain_timeout=5s", "--set", "strategy.lease_ttl=3s",
+		// The machine is shared: a slow Manager answer must not fail a step of this test.
+		"--set", "tomcat.request_timeout=30s"}}
 	cleanCluster(t, env)
 	t.Cleanup(func() { cleanCluster(t, env) })
 	war := func(v string, failHealth bool) string {
