@@ -51,6 +51,10 @@ type Spec struct {
 	NoDrain bool
 	// Migrations tells whether a Migrator is configured.
 	Migrations bool
+	// Fallback keeps the nodes out of rotation as the load balancer's backup servers instead
+	// of down, where it can express that (round-robin upstreams): if every node in rotation
+	// fails, requests go to them at once. See Engine.applyRoute.
+	Fallback bool
 }
 
 // NodeNames returns the names of the nodes in order.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,9 +134,11 @@ func (e *Engine) route(ctx context.Context, r *RouteStep) error {
 	for _, n := range r.Out {
 		states[n] = lb.State{Weight: e.node(n).Weight, Down: true}
 	}
-	if err := e.Router.Apply(ctx, states); err != nil {
+	states, err := e.applyRoute(ctx, states)
+	if err != nil {
 		return err
 	}
+	e.routed(states)
 	return e.Router.Verify(ctx, states)
 }
 
@@ -159,7 +162,13 @@ func (e *Engine) deploy(ctx context.Context, idx int, d *DeployStep, rel *Releas
 		progress := func(sent, total int64) {
 			e.emit(Event{Type: EventProgress, Step: idx, Kind: "deploy", Node: name, Message: "upload", Current: sent, Total: total, Unit: "bytes"})
 		}
-		if err := m.Deploy(ctx, cx, rel.Plan.WAR, progress); err != nil {
+		dctx, stopWatch := e.watchStateTransfer(ctx, name, cx)
+		err = m.Deploy(dctx, cx, rel.Plan.WAR, progress)
+		stopWatch()
+		if st := stalled(dctx); st != nil {
+			err = st
+		}
+		if err != nil {
 			if errors.Is(err, tomcatmgr.ErrFailedToStart) {
 				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 				_ = m.Undeploy(uctx, cx)
@@ -225,7 +234,11 @@ func (e *Engine) undeploy(ctx context.Context, idx int, u *UndeployStep, rel *Re
 // holds them all, so it is the largest count any node reports.
 func (e *Engine) sessions(ctx context.Context, cx tomcatmgr.Context) (int, error) {
 	most := 0
+	gone := e.unreachable()
 	for _, n := range e.Spec.Nodes {
+		if slices.Contains(gone, n.Name) {
+			continue // skipped by a rollback; the others hold the same sessions
+		}
 		apps, err := e.Managers[n.Name].List(ctx)
 		if err != nil {
 			return 0, err
