@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/wait"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -151,4 +152,41 @@ func nodeDown(ctx context.Context) *NodeDownError {
 		return down
 	}
 	return nil
+}
+
+// UndeploySettle bounds how long an undeploy waits for a context that a cancelled deploy is
+// still installing on the node (Tomcat finishes a deploy whose caller went away).
+const UndeploySettle = 30 * time.Second
+
+// undeployNode undeploys cx from node; a context that does not exist is done. A refusal while
+// the context is still being installed (Tomcat answers ErrBusy, or FAIL "is defined in
+// server.xml" until the WAR is in place) is tried again every second, up to UndeploySettle,
+// each time after List shows the context still there. Other errors (401, 403...) are final.
+func (e *Engine) undeployNode(ctx context.Context, node string, cx tomcatmgr.Context) error {
+	m := e.Managers[node]
+	err := m.Undeploy(ctx, cx)
+	if err == nil || errors.Is(err, tomcatmgr.ErrNotFound) {
+		return nil
+	}
+	if !errors.Is(err, tomcatmgr.ErrBusy) && !errors.Is(err, tomcatmgr.ErrFailed) {
+		return err
+	}
+	e.emit(Event{Type: EventWarning, Kind: "undeploy", Node: node, Message: fmt.Sprintf("%s not undeployed yet (%v); trying again for up to %s", cx.Name(), err, UndeploySettle)})
+	return wait.Until(ctx, time.Second, UndeploySettle, "the undeploy of "+cx.Name()+" on "+node, func(ctx context.Context) (bool, error) {
+		apps, lerr := m.List(ctx)
+		if lerr != nil {
+			return false, wait.Reason(lerr)
+		}
+		if _, ok := findApp(apps, cx); !ok {
+			return true, nil
+		}
+		err := m.Undeploy(ctx, cx)
+		if err == nil || errors.Is(err, tomcatmgr.ErrNotFound) {
+			return true, nil
+		}
+		if errors.Is(err, tomcatmgr.ErrBusy) || errors.Is(err, tomcatmgr.ErrFailed) {
+			return false, wait.Reason(err)
+		}
+		return false, err
+	})
 }

@@ -222,7 +222,7 @@ func (e *Engine) undeploy(ctx context.Context, idx int, u *UndeployStep, rel *Re
 			e.emit(Event{Type: EventWarning, Step: idx, Kind: "undeploy", Message: fmt.Sprintf("%d sessions of %s end with it", n, cx.Name())})
 		}
 		for _, name := range u.Nodes {
-			if err := e.Managers[name].Undeploy(ctx, cx); err != nil && !errors.Is(err, tomcatmgr.ErrNotFound) {
+			if err := e.undeployNode(ctx, name, cx); err != nil {
 				return err
 			}
 		}
