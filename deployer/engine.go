@@ -295,20 +295,7 @@ func (r *run) rollback(ctx context.Context, failed int) error {
 	if len(names) == 0 {
 		return &SkippedNodesError{Nodes: gone, Version: rel.Plan.To}
 	}
-	has := map[string]bool{}
-	// A deploy interrupted mid-upload may still complete on the node: count it as deployed.
-	for _, s := range rel.Plan.Steps[:failed+1] {
-		if s.Deploy != nil {
-			for _, n := range s.Deploy.Nodes {
-				has[n] = true
-			}
-		}
-	}
-	if st, err := e.observeNodes(ctx, names); err == nil {
-		for _, n := range st.NodesWith(names, rel.Plan.To) {
-			has[n] = true
-		}
-	}
+	has := e.deployedTo(ctx, rel, failed, names)
 	var hasList []string
 	for _, n := range names {
 		if has[n] {

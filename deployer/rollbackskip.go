@@ -190,3 +190,44 @@ func (e *Engine) undeployNode(ctx context.Context, node string, cx tomcatmgr.Con
 		return false, err
 	})
 }
+
+// deployCalled records that this run called Deploy on node (the call may complete on the node
+// even when zdd stops waiting for it).
+func (e *Engine) deployCalled(node string) {
+	if s := e.sentinel; s != nil {
+		s.mu.Lock()
+		s.deployed[node] = true
+		s.mu.Unlock()
+	}
+}
+
+// deployedTo returns the nodes of names that have, or may get, rel's version: those where it
+// is deployed now, plus those this run called Deploy on. When this run cannot tell (the
+// version could not be listed on every node, or the rollback follows a crash), every node of
+// the plan's deploy steps up to failed counts: a deploy interrupted mid-upload may still
+// complete.
+func (e *Engine) deployedTo(ctx context.Context, rel *Release, failed int, names []string) map[string]bool {
+	has := map[string]bool{}
+	st, err := e.observeNodes(ctx, names)
+	if err == nil {
+		for _, n := range st.NodesWith(names, rel.Plan.To) {
+			has[n] = true
+		}
+	}
+	if s := e.sentinel; s != nil && err == nil && rel.Current == failed {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for n := range s.deployed {
+			has[n] = true
+		}
+		return has
+	}
+	for _, s := range rel.Plan.Steps[:failed+1] {
+		if s.Deploy != nil {
+			for _, n := range s.Deploy.Nodes {
+				has[n] = true
+			}
+		}
+	}
+	return has
+}

@@ -2,14 +2,21 @@ package deployer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/saitodrom/zdd/lb"
 )
+
+// refused tells a connection refused or reset (a dead port answers at once) from a timeout.
+func refused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}
 
 // The sentinel's bound: it asks each node in rotation for its health page every
 // SentinelInterval, each request bounded by SentinelTimeout, and declares a node down after
@@ -40,7 +47,9 @@ func (e *NodeDownError) Unwrap() error { return e.Err }
 
 // sentinel watches the nodes in rotation while a release or its rollback runs. Any answer,
 // whatever its status, counts as alive: only a failed or unanswered request is a miss (a node
-// without the application answers 404, and a failing page is the gates' business).
+// without the application answers 404, and a failing page is the gates' business). It asks
+// every node each round, so that a round where no node answers in time (zdd's own machine
+// starved, its network down) is not taken for a dead node.
 type sentinel struct {
 	e      *Engine
 	cancel context.CancelCauseFunc
@@ -48,7 +57,9 @@ type sentinel struct {
 	in     []string // nodes in rotation, as the last routing change left them
 	dead   map[string]error
 	fired  bool
-	wg     sync.WaitGroup
+	// deployed are the nodes this run called Deploy on.
+	deployed map[string]bool
+	wg       sync.WaitGroup
 }
 
 // startSentinel watches the nodes in rotation now (as the load balancer reports them, every
@@ -56,7 +67,7 @@ type sentinel struct {
 // cancels ctx with a *NodeDownError as its cause.
 func (e *Engine) startSentinel(ctx context.Context) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	s := &sentinel{e: e, cancel: cancel, dead: map[string]error{}, in: e.Spec.NodeNames()}
+	s := &sentinel{e: e, cancel: cancel, dead: map[string]error{}, deployed: map[string]bool{}, in: e.Spec.NodeNames()}
 	sctx, cancelStates := context.WithTimeout(ctx, 5*time.Second)
 	if states, err := e.Router.States(sctx); err == nil {
 		s.in = inRotation(e.Spec.NodeNames(), states)
@@ -137,12 +148,22 @@ func (s *sentinel) loop(ctx context.Context) {
 		case <-t.C:
 		}
 		s.mu.Lock()
-		nodes := slices.Clone(s.in)
+		watched := slices.Clone(s.in)
+		var all []string
+		for _, n := range s.e.Spec.NodeNames() {
+			if _, dead := s.dead[n]; !dead {
+				all = append(all, n)
+			}
+		}
 		s.mu.Unlock()
-		errs := s.poll(ctx, nodes)
-		for _, n := range nodes {
+		errs := s.poll(ctx, all)
+		// A node that answered tells an unanswered request from a starved machine (where
+		// every request times out): a timeout counts as a miss only when another node
+		// answered in the same round. A refused connection always counts.
+		answered := len(errs) < len(all)
+		for _, n := range watched {
 			err, failed := errs[n]
-			if !failed {
+			if !failed || (!answered && !refused(err)) {
 				misses[n] = 0
 				continue
 			}

@@ -162,6 +162,7 @@ func (e *Engine) deploy(ctx context.Context, idx int, d *DeployStep, rel *Releas
 		progress := func(sent, total int64) {
 			e.emit(Event{Type: EventProgress, Step: idx, Kind: "deploy", Node: name, Message: "upload", Current: sent, Total: total, Unit: "bytes"})
 		}
+		e.deployCalled(name)
 		dctx, stopWatch := e.watchStateTransfer(ctx, name, cx)
 		err = m.Deploy(dctx, cx, rel.Plan.WAR, progress)
 		stopWatch()
