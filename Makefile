@@ -19,7 +19,7 @@ test:
 	go run github.com/goreleaser/goreleaser/v2@v2.15.1 check
 
 # Kill a node in rotation at each step of a release, in both load-balancer modes, under load
-# (about a minute per case on an idle machine); the result table goes to docs/faults.md.
+# (about a minute per case on an idle machine); the table replaces the matrix section of docs/faults.md.
 faults:
 	go run ./cmd/zdd testenv up --install --write-config ""
 	ZDD_FAULTS=1 ZDD_FAULTS_OUT=$(CURDIR)/docs/faults.md go test -count=1 -p 1 -tags integration -timeout 60m -v -run 'TestFaultMatrix|TestNodeInRotationKilled|TestOldestMemberFrozenDuringDeploy' ./deployer/ | tee faults.log | grep -E '^(=== RUN|--- |\s+fault_integration_test.go:[0-9]+: FAULT)'
