@@ -1,5 +1,5 @@
 # Thin aliases for the commands the README shows.
-.PHONY: demo test lease-race
+.PHONY: demo test lease-race faults
 
 # Install what is missing, build, start the local cluster and release the sample app 001 then 002.
 demo:
@@ -23,3 +23,9 @@ test:
 RACES ?= 1000
 lease-race:
 	go test -count=1 -run '^TestLeaseRace$$' -v ./deployer/ -args -lease.races=$(RACES)
+
+# Kill a node in rotation at each step of a release, in both load-balancer modes, under load
+# (about a minute per case on an idle machine); the table replaces the matrix section of docs/faults.md.
+faults:
+	go run ./cmd/zdd testenv up --install --write-config ""
+	ZDD_FAULTS=1 ZDD_FAULTS_OUT=$(CURDIR)/docs/faults.md go test -count=1 -p 1 -tags integration -timeout 60m -v -run 'TestFaultMatrix|TestNodeInRotationKilled|TestOldestMemberFrozenDuringDeploy' ./deployer/ | tee faults.log | grep -E '^(=== RUN|--- |\s+fault_integration_test.go:[0-9]+: FAULT)'

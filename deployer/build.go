@@ -54,6 +54,10 @@ type Spec struct {
 	NoDrain bool
 	// Migrations tells whether a Migrator is configured.
 	Migrations bool
+	// Fallback keeps the nodes out of rotation as the load balancer's backup servers instead
+	// of down, where it can express that (round-robin upstreams): if every node in rotation
+	// fails, requests go to them at once. See Engine.applyRoute.
+	Fallback bool
 }
 
 // NodeNames returns the names of the nodes in order.
@@ -344,4 +348,58 @@ type WARInfo struct {
 	SHA256 string
 	// Size is its size in bytes.
 	Size int64
+}
+
+// Hazard is a routing step of a plan that leaves at most one node in rotation: if that node
+// fails, nothing in rotation serves, and the other nodes only help where the load balancer
+// keeps them as backup servers (round-robin Nginx upstreams; sticky ones write them down).
+type Hazard struct {
+	// Step is the step's index in the plan (0-based); In are the nodes left in rotation.
+	Step int
+	In   []string
+	// Fix says which setting avoids it.
+	Fix string
+}
+
+// SingleNodeSteps returns the route steps of p after which at most one of nodes is in
+// rotation, with the setting that would keep two there. Every node is in rotation before
+// the plan; a route step changes only the nodes it names.
+func SingleNodeSteps(p *Plan, nodes []string, canary int) []Hazard {
+	in := map[string]bool{}
+	for _, n := range nodes {
+		in[n] = true
+	}
+	var out []Hazard
+	for i, s := range p.Steps {
+		if s.Route == nil {
+			continue
+		}
+		for _, n := range s.Route.In {
+			in[n] = true
+		}
+		for _, n := range s.Route.Out {
+			in[n] = false
+		}
+		var left []string
+		for _, n := range nodes {
+			if in[n] {
+				left = append(left, n)
+			}
+		}
+		if len(left) <= 1 && len(nodes) > 0 {
+			out = append(out, Hazard{Step: i, In: left, Fix: batchFix(len(nodes), canary)})
+		}
+	}
+	return out
+}
+
+// batchFix names the canary size that keeps two nodes in rotation at every step, or says
+// that none does.
+func batchFix(n, canary int) string {
+	if n >= 4 {
+		c := n / 2
+		return fmt.Sprintf("strategy.canary_size: %d (now %d) keeps at least two of the %d nodes in rotation at every step", c, canary, n)
+	}
+	return fmt.Sprintf("with %d nodes no strategy.canary_size avoids it (batches of at least two need four nodes); "+
+		"add a node, or keep round-robin upstreams, where zdd leaves the other nodes as Nginx backup servers", n)
 }

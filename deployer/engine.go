@@ -44,6 +44,10 @@ type Engine struct {
 	Watch <-chan error
 
 	emitMu sync.Mutex // waits report from goroutines of their own: one event at a time
+	// sentinel watches the nodes in rotation while Continue runs (see sentinel.go).
+	sentinel *sentinel
+	// noBackup is set once the load balancer refused backup servers (see applyRoute).
+	noBackup bool
 }
 
 // WatchError is a failure seen by the synthetic users of Engine.Watch.
@@ -125,6 +129,8 @@ func (e *Engine) Continue(ctx context.Context, rel *Release) error {
 			}
 		}()
 	}
+	ctx, stopSentinel := e.startSentinel(ctx)
+	defer stopSentinel()
 	err := r.steps(ctx)
 	e.finish(r, err)
 	return err
@@ -199,6 +205,9 @@ func (r *run) fail(ctx context.Context, i int, err error) error {
 		// The watcher's users failed: a failed gate, not an interruption.
 		interrupted, err = false, watched
 	}
+	if down := nodeDown(ctx); down != nil {
+		interrupted, err = false, fmt.Errorf("%w (step %d cancelled: %v)", down, i+1, err)
+	}
 	firstChange := r.firstChangingStep()
 	// A plan without route or deploy steps (`zdd drain`) only retires old versions: a failure
 	// there is handled like one after the final route.
@@ -241,6 +250,10 @@ func (r *run) fail(ctx context.Context, i int, err error) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RollbackTimeout)
 	defer cancel()
 	rbErr := r.rollback(rctx, i)
+	var skipped *SkippedNodesError
+	if errors.As(rbErr, &skipped) {
+		return r.rolledBackWithout(i, err, skipped)
+	}
 	if rbErr != nil {
 		rel.Status = StatusNeedsAttention
 		rel.Error = errors.Join(err, rbErr).Error()
@@ -282,31 +295,24 @@ func (r *run) pastFinalRoute(i int) bool {
 	return false
 }
 
-// rollback takes the new version off every node that has it, serving from the others.
+// rollback takes the new version off every node that has it, serving from the others. A node
+// that does not answer (found down by the sentinel, or its Manager unreachable now) is kept
+// out of rotation and skipped: the rollback finishes on the others and returns a
+// *SkippedNodesError naming it.
 func (r *run) rollback(ctx context.Context, failed int) error {
 	e, rel := r.e, r.rel
-	names := e.Spec.NodeNames()
-	has := map[string]bool{}
-	// A deploy interrupted mid-upload may still complete on the node: count it as deployed.
-	for _, s := range rel.Plan.Steps[:failed+1] {
-		if s.Deploy != nil {
-			for _, n := range s.Deploy.Nodes {
-				has[n] = true
-			}
-		}
+	names, gone := e.reachableNodes(ctx)
+	if len(names) == 0 {
+		return &SkippedNodesError{Nodes: gone, Version: rel.Plan.To}
 	}
-	if st, err := e.Observe(ctx); err == nil {
-		for _, n := range st.NodesWith(names, rel.Plan.To) {
-			has[n] = true
-		}
-	}
+	has := e.deployedTo(ctx, rel, failed, names)
 	var hasList []string
 	for _, n := range names {
 		if has[n] {
 			hasList = append(hasList, n)
 		}
 	}
-	steps := RollbackSteps(names, hasList, rel.Plan.To, e.Spec.CanarySize)
+	steps := keepOut(RollbackSteps(names, hasList, rel.Plan.To, e.Spec.CanarySize), gone)
 	e.emit(Event{Type: EventRollbackStarted, Message: fmt.Sprintf("rolling back: %d steps, %s off %s", len(steps), rel.Plan.To, strings.Join(hasList, ","))})
 	for k, s := range steps {
 		rec := StepRecord{Step: s.String(), Started: time.Now().UTC()}
@@ -320,6 +326,9 @@ func (r *run) rollback(ctx context.Context, failed int) error {
 		}
 		rel.Rollback = append(rel.Rollback, rec)
 		_ = r.save()
+	}
+	if len(gone) > 0 {
+		return &SkippedNodesError{Nodes: gone, Version: rel.Plan.To, Done: names, MayHave: mayHave(rel, failed, gone)}
 	}
 	return nil
 }

@@ -188,6 +188,10 @@ func (p *Plan) Render(nodes []string, canary int) string {
 	}
 	fmt.Fprintf(&b, "release %s: %s -> %s  (WAR %s, %d bytes, sha256 %s)\n", p.App, from, p.To, p.WAR, p.Size, shortSum(p.SHA256))
 	deployed := map[string]bool{}
+	hazards := map[int]Hazard{}
+	for _, h := range SingleNodeSteps(p, nodes, canary) {
+		hazards[h.Step] = h
+	}
 	for i, s := range p.Steps {
 		if s.Deploy != nil {
 			for _, n := range s.Deploy.Nodes {
@@ -195,6 +199,13 @@ func (p *Plan) Render(nodes []string, canary int) string {
 			}
 		}
 		fmt.Fprintf(&b, "%3d. %s\n", i+1, s)
+		if h, ok := hazards[i]; ok {
+			left := "no node"
+			if len(h.In) == 1 {
+				left = "only " + h.In[0]
+			}
+			fmt.Fprintf(&b, "       WARNING: leaves %s in rotation, with no healthy fallback unless the load balancer keeps the others as backup servers; %s\n", left, h.Fix)
+		}
 		if s.Preflight != nil || s.Pause != nil {
 			continue
 		}

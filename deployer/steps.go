@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -152,9 +153,11 @@ func (e *Engine) route(ctx context.Context, idx int, r *RouteStep) error {
 			return kept
 		}
 	}
-	if err := e.Router.Apply(ctx, states); err != nil {
+	states, err = e.applyRoute(ctx, states)
+	if err != nil {
 		return errors.Join(kept.orNil(), err)
 	}
+	e.routed(states)
 	if err := e.Router.Verify(ctx, states); err != nil {
 		return errors.Join(kept.orNil(), err)
 	}
@@ -189,9 +192,15 @@ func (e *Engine) deploy(ctx context.Context, idx int, d *DeployStep, rel *Releas
 		if d.WAR != "" {
 			war = d.WAR
 		}
-		err = e.during(ctx, "deploy of "+cx.Name()+" on "+name, e.Spec.DeployTimeout, func(ctx context.Context) error {
+		e.deployCalled(name)
+		dctx, stopWatch := e.watchStateTransfer(ctx, name, cx)
+		err = e.during(dctx, "deploy of "+cx.Name()+" on "+name, e.Spec.DeployTimeout, func(ctx context.Context) error {
 			return m.Deploy(ctx, cx, war, progress)
 		})
+		stopWatch()
+		if st := stalled(dctx); st != nil {
+			err = st
+		}
 		if err != nil {
 			if errors.Is(err, tomcatmgr.ErrFailedToStart) {
 				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -252,10 +261,7 @@ func (e *Engine) undeploy(ctx context.Context, idx int, u *UndeployStep, rel *Re
 			e.emit(Event{Type: EventWarning, Step: idx, Kind: "undeploy", Message: fmt.Sprintf("%d sessions of %s end with it", n, cx.Name())})
 		}
 		for _, name := range u.Nodes {
-			err := e.during(ctx, "undeploy of "+cx.Name()+" on "+name, e.Spec.DeployTimeout, func(ctx context.Context) error {
-				return e.Managers[name].Undeploy(ctx, cx)
-			})
-			if err != nil && !errors.Is(err, tomcatmgr.ErrNotFound) {
+			if err := e.undeployNode(ctx, name, cx); err != nil {
 				return err
 			}
 		}
@@ -267,7 +273,11 @@ func (e *Engine) undeploy(ctx context.Context, idx int, u *UndeployStep, rel *Re
 // holds them all, so it is the largest count any node reports.
 func (e *Engine) sessions(ctx context.Context, cx tomcatmgr.Context) (int, error) {
 	most := 0
+	gone := e.unreachable()
 	for _, n := range e.Spec.Nodes {
+		if slices.Contains(gone, n.Name) {
+			continue // skipped by a rollback; the others hold the same sessions
+		}
 		apps, err := e.Managers[n.Name].List(ctx)
 		if err != nil {
 			return 0, err

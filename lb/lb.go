@@ -60,10 +60,17 @@ type State struct {
 	Weight int
 	// Down takes the node out of rotation: it gets no new traffic.
 	Down bool
+	// Backup, with Down, keeps the node as a fallback: the load balancer sends it requests
+	// only when every node in rotation fails (Nginx: the backup parameter instead of down).
+	// Only upstreams where each node is listed once support it (round-robin, not hash).
+	Backup bool
 }
 
 // String renders the state as "weight=3" or "weight=3 down".
 func (s State) String() string {
+	if s.Down && s.Backup {
+		return fmt.Sprintf("weight=%d backup", s.Weight)
+	}
 	if s.Down {
 		return fmt.Sprintf("weight=%d down", s.Weight)
 	}

@@ -63,7 +63,9 @@ func Spec(cfg *config.Config) *deployer.Spec {
 		CanarySize: cfg.Strategy.CanarySize, PauseAfterCanary: cfg.Strategy.PauseAfterCanary, Pause: cfg.Strategy.Pause,
 		HealthTimeout: cfg.Strategy.HealthTimeout, ReplicationTimeout: cfg.Strategy.ReplicationTimeout,
 		DrainTimeout: cfg.Strategy.DrainTimeout, ExpireAtDrainDeadline: cfg.Strategy.ExpireAtDrainDeadline,
-		DeployTimeout: cfg.Tomcat.DeployTimeout}
+		DeployTimeout: cfg.Tomcat.DeployTimeout,
+		// Nodes out of rotation stay Nginx backup servers where the upstreams allow it (issue 12).
+		Fallback: true}
 	for _, n := range cfg.Nodes {
 		w := n.Weight
 		if w == 0 {

@@ -116,7 +116,7 @@ func checkRendered(out []byte, addrs map[string]lb.State, ups []string) error {
 	}
 	for a, want := range addrs {
 		g := got[a]
-		if g.Down != want.Down || (want.Weight != 0 && g.Weight != want.Weight) {
+		if g.Down != want.Down || g.Backup != want.Backup || (want.Weight != 0 && g.Weight != want.Weight) {
 			return fmt.Errorf("server %s rendered %v, want %v", a, g, want)
 		}
 	}

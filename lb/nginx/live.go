@@ -145,7 +145,7 @@ func (b *Balancer) verifyHost(ctx context.Context, h Host, addrs map[string]lb.S
 		if !ok {
 			return fmt.Errorf("nginx: verify on %s: %w: no server %s", h.Name, lb.ErrUnknownNode, a)
 		}
-		if g.Down != want.Down || (want.Weight != 0 && g.Weight != want.Weight) {
+		if g.Down != want.Down || g.Backup != want.Backup || (want.Weight != 0 && g.Weight != want.Weight) {
 			return fmt.Errorf("nginx: verify on %s: %w: server %s is %v, want %v", h.Name, lb.ErrNotLive, a, g, want)
 		}
 	}

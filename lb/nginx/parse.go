@@ -49,11 +49,12 @@ type Server struct {
 	// Down and Backup report the flags of the same name.
 	Down, Backup bool
 
-	hasWeight  bool
-	addrEnd    int    // offset just after the address token
-	lastEnd    int    // offset just after the last parameter token
-	weightSpan [2]int // the weight=N token
-	downSpans  [][2]int
+	hasWeight   bool
+	addrEnd     int    // offset just after the address token
+	lastEnd     int    // offset just after the last parameter token
+	weightSpan  [2]int // the weight=N token
+	downSpans   [][2]int
+	backupSpans [][2]int
 }
 
 type tokKind int
@@ -281,6 +282,7 @@ func (p *parser) directive(up *Upstream, words []token, semi token) error {
 			s.downSpans = append(s.downSpans, [2]int{w.start, w.end})
 		case w.val == "backup":
 			s.Backup = true
+			s.backupSpans = append(s.backupSpans, [2]int{w.start, w.end})
 		case strings.HasPrefix(w.val, "weight="):
 			if s.hasWeight {
 				return p.lex.errf(w.line, "duplicate weight for server %s in upstream %s", s.Addr, up.Name)

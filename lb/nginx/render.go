@@ -70,6 +70,7 @@ func (f *File) States(upstreams []string) (map[string]lb.State, error) {
 	}
 	out := map[string]lb.State{}
 	where := map[string]string{}
+	backup := zddBackups(ups)
 	for _, u := range ups {
 		for _, s := range u.Servers {
 			st := lb.State{Weight: s.Weight, Down: s.Down}
@@ -81,7 +82,33 @@ func (f *File) States(upstreams []string) (map[string]lb.State, error) {
 			out[s.Addr], where[s.Addr] = st, here
 		}
 	}
+	for a := range backup {
+		if st := out[a]; !st.Down {
+			out[a] = lb.State{Weight: st.Weight, Down: true, Backup: true}
+		}
+	}
 	return out, nil
+}
+
+// zddBackups returns the servers that are in the state lb.State{Down: true, Backup: true}:
+// listed in exactly one of the blocks, as backup and not down. A server listed in several
+// blocks (sticky upstreams) is never one: there backup is part of the configuration, and so
+// is a backup server that is also down (putting it in rotation keeps its backup parameter).
+func zddBackups(ups []*Upstream) map[string]bool {
+	count := map[string]int{}
+	backup := map[string]bool{}
+	for _, u := range ups {
+		for _, s := range u.Servers {
+			count[s.Addr]++
+			backup[s.Addr] = s.Backup && !s.Down
+		}
+	}
+	for a := range backup {
+		if count[a] != 1 || !backup[a] {
+			delete(backup, a)
+		}
+	}
+	return backup
 }
 
 type edit struct {
@@ -103,6 +130,18 @@ func (f *File) Render(states map[string]lb.State, upstreams []string) ([]byte, e
 		return nil, err
 	}
 	found := map[string]bool{}
+	backup := zddBackups(ups)
+	listed := map[string]int{}
+	for _, u := range ups {
+		for _, s := range u.Servers {
+			listed[s.Addr]++
+		}
+	}
+	for _, a := range lb.SortedNodes(states) {
+		if states[a].Backup && states[a].Down && listed[a] > 1 {
+			return nil, fmt.Errorf("nginx: %w: node %s: backup needs an upstream that lists each server once (it is in %d blocks); use down", lb.ErrInvalidState, a, listed[a])
+		}
+	}
 	var edits []edit
 	for _, u := range ups {
 		for _, s := range u.Servers {
@@ -111,7 +150,7 @@ func (f *File) Render(states map[string]lb.State, upstreams []string) ([]byte, e
 				continue
 			}
 			found[s.Addr] = true
-			edits = append(edits, f.edits(s, st)...)
+			edits = append(edits, f.edits(s, st, backup[s.Addr])...)
 		}
 	}
 	for _, a := range lb.SortedNodes(states) {
@@ -131,8 +170,9 @@ func (f *File) Render(states map[string]lb.State, upstreams []string) ([]byte, e
 	return b.Bytes(), nil
 }
 
-// edits returns the changes that turn s into st.
-func (f *File) edits(s *Server, st lb.State) []edit {
+// edits returns the changes that turn s into st; zddBackup tells that s's backup parameter
+// was written for a lb.State.Backup (and may be removed).
+func (f *File) edits(s *Server, st lb.State, zddBackup bool) []edit {
 	var out []edit
 	w := st.Weight
 	if st.Down && w == 0 {
@@ -144,11 +184,20 @@ func (f *File) edits(s *Server, st lb.State) []edit {
 	case !s.hasWeight && w != 1:
 		out = append(out, edit{s.addrEnd, s.addrEnd, " weight=" + strconv.Itoa(w)})
 	}
+	wantDown, wantBackup := st.Down && !st.Backup, st.Down && st.Backup
 	switch {
-	case st.Down && !s.Down:
+	case wantDown && !s.Down:
 		out = append(out, edit{s.lastEnd, s.lastEnd, " down"})
-	case !st.Down && s.Down:
+	case !wantDown && s.Down:
 		for _, d := range s.downSpans {
+			out = append(out, edit{f.spaceBefore(d[0]), d[1], ""})
+		}
+	}
+	switch {
+	case wantBackup && !s.Backup:
+		out = append(out, edit{s.lastEnd, s.lastEnd, " backup"})
+	case !wantBackup && zddBackup:
+		for _, d := range s.backupSpans {
 			out = append(out, edit{f.spaceBefore(d[0]), d[1], ""})
 		}
 	}

@@ -1,0 +1,235 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/wait"
+	"github.com/saitodrom/zdd/tomcatmgr"
+)
+
+// ReachTimeout bounds the check, at the start of a rollback, that a node's Manager answers.
+const ReachTimeout = 3 * time.Second
+
+// SkippedNodesError is a rollback that finished on the nodes in Done but skipped Nodes, which
+// did not answer: they are kept out of rotation, and the command exits 4.
+type SkippedNodesError struct {
+	// Nodes are the nodes skipped; Done those the rollback finished on.
+	Nodes, Done []string
+	// Version is the version taken off; MayHave are the skipped nodes that may still have it.
+	Version string
+	MayHave []string
+}
+
+func (e *SkippedNodesError) Error() string {
+	if len(e.Done) == 0 {
+		return fmt.Sprintf("no node answers (%s): nothing rolled back", strings.Join(e.Nodes, ","))
+	}
+	s := fmt.Sprintf("%s did not answer: skipped and kept out of rotation; the rollback finished on %s",
+		strings.Join(e.Nodes, ","), strings.Join(e.Done, ","))
+	if len(e.MayHave) > 0 {
+		s += fmt.Sprintf(" (%s may still have %s)", strings.Join(e.MayHave, ","), e.Version)
+	}
+	return s
+}
+
+// reachableNodes returns the nodes whose Manager answers within ReachTimeout and those that do
+// not (or that the sentinel found down), both in configuration order. The latter are recorded
+// as unreachable for the rest of the run.
+func (e *Engine) reachableNodes(ctx context.Context) (ok, gone []string) {
+	known := e.unreachable()
+	errs := make([]error, len(e.Spec.Nodes))
+	var wg sync.WaitGroup
+	for i, n := range e.Spec.Nodes {
+		if slices.Contains(known, n.Name) {
+			errs[i] = errors.New("found down by the sentinel")
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lctx, cancel := context.WithTimeout(ctx, ReachTimeout)
+			defer cancel()
+			_, errs[i] = e.Managers[n.Name].List(lctx)
+		}()
+	}
+	wg.Wait()
+	for i, n := range e.Spec.Nodes {
+		if errs[i] == nil {
+			ok = append(ok, n.Name)
+			continue
+		}
+		gone = append(gone, n.Name)
+		if !slices.Contains(known, n.Name) {
+			e.markUnreachable(n.Name, errs[i])
+		}
+	}
+	return ok, gone
+}
+
+// observeNodes lists the application on the given nodes only.
+func (e *Engine) observeNodes(ctx context.Context, nodes []string) (*ClusterState, error) {
+	st := &ClusterState{Apps: map[string][]tomcatmgr.App{}}
+	for _, n := range nodes {
+		apps, err := e.Managers[n].List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range apps {
+			if a.Path == "/"+e.Spec.App {
+				st.Apps[n] = append(st.Apps[n], a)
+			}
+		}
+	}
+	return st, nil
+}
+
+// keepOut adds the nodes gone to the Out list of every route step (and takes them off every
+// In and undeploy list), so that no step of the rollback puts them back or waits for them.
+func keepOut(steps []Step, gone []string) []Step {
+	if len(gone) == 0 {
+		return steps
+	}
+	drop := func(list []string) []string {
+		return slices.DeleteFunc(slices.Clone(list), func(n string) bool { return slices.Contains(gone, n) })
+	}
+	out := make([]Step, 0, len(steps))
+	for _, s := range steps {
+		switch {
+		case s.Route != nil:
+			s.Route = &RouteStep{In: drop(s.Route.In), Out: append(drop(s.Route.Out), gone...)}
+		case s.Undeploy != nil:
+			u := *s.Undeploy
+			u.Nodes = drop(u.Nodes)
+			if len(u.Nodes) == 0 {
+				continue
+			}
+			s.Undeploy = &u
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// mayHave returns the nodes of gone that a deploy step up to failed targeted.
+func mayHave(rel *Release, failed int, gone []string) []string {
+	var out []string
+	for _, s := range rel.Plan.Steps[:failed+1] {
+		if s.Deploy == nil {
+			continue
+		}
+		for _, n := range s.Deploy.Nodes {
+			if slices.Contains(gone, n) && !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// rolledBackWithout ends a release whose rollback skipped unreachable nodes: exit 4, naming them.
+func (r *run) rolledBackWithout(i int, err error, skipped *SkippedNodesError) error {
+	rel := r.rel
+	rel.Status = StatusNeedsAttention
+	rel.Error = errors.Join(err, skipped).Error()
+	_ = r.save()
+	hint := fmt.Sprintf("bring %s back and check it (`zdd status`); then `zdd abort` takes %s off it and puts it back in rotation",
+		strings.Join(skipped.Nodes, ","), rel.Plan.To)
+	return outcome.WithHint(outcome.Classify(outcome.ErrNeedsAttention,
+		fmt.Errorf("deployer: step %d failed: %w; rolled back to %v without %s: %w", i+1, err, rel.Plan.From, strings.Join(skipped.Nodes, ","), skipped)), hint)
+}
+
+// nodeDown returns the sentinel's *NodeDownError when it cancelled ctx, or nil.
+func nodeDown(ctx context.Context) *NodeDownError {
+	var down *NodeDownError
+	if errors.As(context.Cause(ctx), &down) {
+		return down
+	}
+	return nil
+}
+
+// UndeploySettle bounds how long an undeploy waits for a context that a cancelled deploy is
+// still installing on the node (Tomcat finishes a deploy whose caller went away).
+const UndeploySettle = 30 * time.Second
+
+// undeployNode undeploys cx from node; a context that does not exist is done. A refusal while
+// the context is still being installed (Tomcat answers ErrBusy, or FAIL "is defined in
+// server.xml" until the WAR is in place) is tried again every second, up to UndeploySettle,
+// each time after List shows the context still there. Other errors (401, 403...) are final.
+func (e *Engine) undeployNode(ctx context.Context, node string, cx tomcatmgr.Context) error {
+	m := e.Managers[node]
+	err := e.during(ctx, "undeploy of "+cx.Name()+" on "+node, e.Spec.DeployTimeout, func(ctx context.Context) error {
+		return m.Undeploy(ctx, cx)
+	})
+	if err == nil || errors.Is(err, tomcatmgr.ErrNotFound) {
+		return nil
+	}
+	if !errors.Is(err, tomcatmgr.ErrBusy) && !errors.Is(err, tomcatmgr.ErrFailed) {
+		return err
+	}
+	e.emit(Event{Type: EventWarning, Kind: "undeploy", Node: node, Message: fmt.Sprintf("%s not undeployed yet (%v); trying again for up to %s", cx.Name(), err, UndeploySettle)})
+	return wait.Until(ctx, time.Second, UndeploySettle, "the undeploy of "+cx.Name()+" on "+node, func(ctx context.Context) (bool, error) {
+		apps, lerr := m.List(ctx)
+		if lerr != nil {
+			return false, wait.Reason(lerr)
+		}
+		if _, ok := findApp(apps, cx); !ok {
+			return true, nil
+		}
+		err := m.Undeploy(ctx, cx)
+		if err == nil || errors.Is(err, tomcatmgr.ErrNotFound) {
+			return true, nil
+		}
+		if errors.Is(err, tomcatmgr.ErrBusy) || errors.Is(err, tomcatmgr.ErrFailed) {
+			return false, wait.Reason(err)
+		}
+		return false, err
+	})
+}
+
+// deployCalled records that this run called Deploy on node (the call may complete on the node
+// even when zdd stops waiting for it).
+func (e *Engine) deployCalled(node string) {
+	if s := e.sentinel; s != nil {
+		s.mu.Lock()
+		s.deployed[node] = true
+		s.mu.Unlock()
+	}
+}
+
+// deployedTo returns the nodes of names that have, or may get, rel's version: those where it
+// is deployed now, plus those this run called Deploy on. When this run cannot tell (the
+// version could not be listed on every node, or the rollback follows a crash), every node of
+// the plan's deploy steps up to failed counts: a deploy interrupted mid-upload may still
+// complete.
+func (e *Engine) deployedTo(ctx context.Context, rel *Release, failed int, names []string) map[string]bool {
+	has := map[string]bool{}
+	st, err := e.observeNodes(ctx, names)
+	if err == nil {
+		for _, n := range st.NodesWith(names, rel.Plan.To) {
+			has[n] = true
+		}
+	}
+	if s := e.sentinel; s != nil && err == nil && rel.Current == failed {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for n := range s.deployed {
+			has[n] = true
+		}
+		return has
+	}
+	for _, s := range rel.Plan.Steps[:failed+1] {
+		if s.Deploy != nil {
+			for _, n := range s.Deploy.Nodes {
+				has[n] = true
+			}
+		}
+	}
+	return has
+}
