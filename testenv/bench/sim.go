@@ -118,7 +118,7 @@ func (n *simNode) deploy(w http.ResponseWriter, r *http.Request, v string) {
 	fmt.Fprintf(w, "OK - Deployed application at context path [/app##%s]\n", v)
 }
 
-// jmx answers the three JMX proxy calls the engine's gates make.
+// jmx answers the JMX proxy calls the engine's gates and readmission make, as Tomcat 10.1 does.
 func (n *simNode) jmx(w http.ResponseWriter, q map[string][]string) {
 	get := func(k string) string {
 		if len(q[k]) == 0 {
@@ -136,6 +136,19 @@ func (n *simNode) jmx(w http.ResponseWriter, q map[string][]string) {
 		if _, ok := n.c.sessions.Load(get("ps")); ok {
 			fmt.Fprintln(w, "Wed Nov 25 19:31:10 UTC 2026")
 		}
+	case get("op") == "listSessionIds":
+		var ids []string
+		n.c.sessions.Range(func(k, _ any) bool { ids = append(ids, k.(string)); return true })
+		sort.Strings(ids)
+		fmt.Fprintln(w, "OK - Operation listSessionIds returned:")
+		fmt.Fprintln(w, strings.Join(ids, " "))
+	case get("op") == "getLastAccessedTime":
+		fmt.Fprintln(w, "OK - Operation getLastAccessedTime returned:")
+		if _, ok := n.c.sessions.Load(get("ps")); ok {
+			fmt.Fprintln(w, "Wed Nov 25 19:31:10 UTC 2026") // one store: every node has the same copy
+		}
+	case get("op") == "getAllClusterSessions":
+		fmt.Fprintln(w, "OK - Operation getAllClusterSessions without return value")
 	case get("op") == "expireSession":
 		n.c.sessions.Delete(get("ps"))
 		fmt.Fprintln(w, "OK - Operation expireSession returned:")
