@@ -202,7 +202,8 @@ func TestRollbackAfterContractMigrationRefuses(t *testing.T) {
 	assert.Equal(t, 0, r.LostSessions)
 }
 
-// canaryUsers starts users on the canary once it serves 002 (their sessions are 002's).
+// TestCtrlCAfterCanaryThenRollback interrupts a release while its canary serves 002 (during a
+// timed pause, with users whose sessions are 002's), then rolls the paused release back.
 func TestCtrlCAfterCanaryThenRollback(t *testing.T) {
 	f := newFixture(t, testenv.RoundRobin)
 	z, _, _ := zddWithDB(t, f, "--set", "strategy.pause=15s")
@@ -212,14 +213,18 @@ func TestCtrlCAfterCanaryThenRollback(t *testing.T) {
 	c, out := z.cmd("deploy", f.warFile(t, "002"))
 	require.NoError(t, c.Start())
 	j := &deployer.Journal{Dir: f.cfg.State.Dir}
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
+	deadline := time.Now().Add(5 * time.Minute)
+	inPause := false
+	for !inPause && time.Now().Before(deadline) {
 		rel, _ := j.Current()
-		if rel != nil && rel.Status == deployer.StatusRunning && rel.Current < len(rel.Plan.Steps) &&
-			rel.Plan.Steps[rel.Current].Pause != nil {
-			break
-		}
+		inPause = rel != nil && rel.Status == deployer.StatusRunning && rel.Current < len(rel.Plan.Steps) &&
+			rel.Plan.Steps[rel.Current].Pause != nil
 		time.Sleep(20 * time.Millisecond)
+	}
+	if !inPause {
+		_ = c.Process.Kill()
+		_ = c.Wait()
+		t.Fatalf("the release never reached its pause after the canary:\n%s", out)
 	}
 	stopCanary := keptLoad(f, 10) // new sessions: on 002, served by the canary n1,n2
 	require.NoError(t, c.Process.Signal(syscall.SIGINT))
