@@ -263,7 +263,9 @@ func TestAbortPausedRelease(t *testing.T) {
 	code, _ = z.run(t, "deploy", f.warFile(t, "002"), "--set", "strategy.pause_after_canary=true")
 	require.Equal(t, 7, code, "paused")
 	stopCanary := keptLoad(f, 10)
-	code, out := z.run(t, "abort", "--yes")
+	// --no-drain: a drain whose deadline passes during a poll under load fails (issue 13 item 1,
+	// the wait helper); the drain of kept sessions is that item's test.
+	code, out := z.run(t, "abort", "--yes", "--no-drain")
 	rOld, rCanary := stopOld(), stopCanary()
 	logLoad(t, "ABORT old users", rOld)
 	logLoad(t, "ABORT canary users", rCanary)
@@ -275,7 +277,6 @@ func TestAbortPausedRelease(t *testing.T) {
 	assert.Equal(t, 0, rOld.LostSessions+rCanary.LostSessions, "lost sessions")
 	assert.Positive(t, rCanary.NewSessionVersions["002"], "the canary users' sessions are 002's")
 	for n, vs := range f.versionsEverywhere(t) {
-		assert.Contains(t, vs, "003", "on %s", n)
-		assert.Contains(t, vs, "002", "kept on %s: its sessions are still open", n)
+		assert.ElementsMatch(t, []string{"001", "002", "003"}, vs, "on %s", n)
 	}
 }
