@@ -122,9 +122,9 @@ func TestAbortFlags(t *testing.T) {
 	streams, _, _, _ := iostreams.Test()
 	var got *ResumeOptions
 	cmd := NewCmdAbort(cmdutil.New(streams), func(_ context.Context, o *ResumeOptions) error { got = o; return nil })
-	cmd.SetArgs([]string{"--hard", "--yes"})
+	cmd.SetArgs([]string{"--hard", "--yes", "--no-drain"})
 	require.NoError(t, cmd.Execute())
-	assert.True(t, got.Abort && got.Hard && got.Yes)
+	assert.True(t, got.Abort && got.Hard && got.Yes && got.NoDrain)
 	cmd = NewCmdResume(cmdutil.New(streams), nil)
 	assert.Nil(t, cmd.Flags().Lookup("hard"), "resume has no --hard")
 }

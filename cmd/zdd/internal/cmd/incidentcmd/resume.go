@@ -15,8 +15,9 @@ type ResumeOptions struct {
 	Deps
 	// Abort undoes the release instead of finishing it.
 	Abort bool
-	// Hard and Yes are `zdd abort`'s, for a paused release (as `zdd rollback --hard --yes`).
-	Hard, Yes bool
+	// Hard, Yes and NoDrain are `zdd abort`'s, for a paused release (as `zdd rollback --hard
+	// --yes --no-drain`).
+	Hard, Yes, NoDrain bool
 }
 
 // NewCmdResume returns `zdd resume`. runF, if not nil, replaces the logic (tests).
@@ -59,9 +60,11 @@ lease must have expired or been released. Running it again finds nothing to do (
 A paused release (its canary batch serves the new version) is aborted as ` + "`zdd rollback`" + ` rolls it
 back: the previous code is deployed again as a higher version, so the canary's users keep their
 sessions; without the previous WAR it refuses (exit 1). --hard takes the new version off the
-canary at once instead (its sessions are lost, and counted); --yes skips the question.`
+canary at once instead (its sessions are lost, and counted); --yes skips the question;
+--no-drain leaves the old versions deployed.`
 		cmd.Flags().BoolVar(&opts.Hard, "hard", false, "paused release: take the new version off the canary now (its sessions are lost)")
 		cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "paused release: do not ask for confirmation on a terminal")
+		cmd.Flags().BoolVar(&opts.NoDrain, "no-drain", false, "paused release: leave the old versions deployed after it (`zdd drain` retires them)")
 	}
 	addOutputFlag(cmd, &opts.Output)
 	return cmd
@@ -75,7 +78,7 @@ func RunResume(ctx context.Context, opts *ResumeOptions) error {
 	}
 	if opts.Abort {
 		if rel, err := (&deployer.Journal{Dir: cfg.State.Dir}).Current(); err == nil && rel != nil && rel.Status == deployer.StatusPaused {
-			return runRollback(ctx, &RollbackOptions{Deps: opts.Deps, Hard: opts.Hard, Yes: opts.Yes}, "abort")
+			return runRollback(ctx, &RollbackOptions{Deps: opts.Deps, Hard: opts.Hard, Yes: opts.Yes, NoDrain: opts.NoDrain}, "abort")
 		}
 	}
 	sum := &summarySink{next: opts.sink()}
