@@ -192,7 +192,9 @@ func TestRollbackDuringPausedRelease(t *testing.T) {
 		err = f.releaseStored(t, &paused, testenv.WAROptions{Version: "002"})
 		require.ErrorIs(t, err, outcome.ErrPaused)
 		e, locker := f.incident(s)
-		p, perr := e.PlanRollback(context.Background(), deployer.RollbackOptions{Store: e.Store, Locker: locker, Who: me})
+		// --hard undoes the canary (the default redeploys the previous code as 003, keeping the
+		// canary's sessions: see adopt_integration_test.go).
+		p, perr := e.PlanRollback(context.Background(), deployer.RollbackOptions{Hard: true, Store: e.Store, Locker: locker, Who: me})
 		require.NoError(t, perr)
 		t.Logf("rollback plan:\n%s", p.Render())
 		require.Equal(t, "undo", p.Mode)
