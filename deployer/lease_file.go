@@ -27,11 +27,6 @@ const (
 	lockFileName       = "lock.json.flock" // flocked around each read-modify-write; empty
 	generationFileName = "lock.generation" // the last Generation given to a holder
 
-	// leaseDirMode and leaseFileMode are the modes the lease creates the state directory and its
-	// files with. They follow the state directory's mode policy; change them there, in one place.
-	leaseDirMode  os.FileMode = 0o700
-	leaseFileMode os.FileMode = 0o600
-
 	// flockWait bounds the wait for another process's critical section, which takes
 	// milliseconds; a process stuck inside it (stopped, or on a hung file system) fails the
 	// caller after this long rather than blocking it forever.
@@ -45,12 +40,16 @@ func (l *Locker) genPath() string  { return filepath.Join(l.Dir, generationFileN
 // locked runs fn while this process holds the exclusive flock on the lease. what names the
 // operation for errors. The flock is polled (non-blocking) so that ctx and flockWait bound it.
 func (l *Locker) locked(ctx context.Context, what string, fn func() error) error {
-	if err := os.MkdirAll(l.Dir, leaseDirMode); err != nil {
+	if err := l.Policy.MkdirAll(l.Dir); err != nil {
 		return fmt.Errorf("lock: %s: create state directory %s: %w", what, l.Dir, err)
 	}
-	f, err := os.OpenFile(l.lockPath(), os.O_CREATE|os.O_RDWR, leaseFileMode)
+	f, err := os.OpenFile(l.lockPath(), os.O_CREATE|os.O_RDWR, l.Policy.FileMode())
 	if err != nil {
 		return fmt.Errorf("lock: %s: open %s: %w", what, l.lockPath(), err)
+	}
+	if err := f.Chmod(l.Policy.FileMode()); err != nil { // whatever the umask
+		f.Close()
+		return fmt.Errorf("lock: %s: chmod %s: %w", what, l.lockPath(), err)
 	}
 	defer f.Close() // closing the file also drops the flock
 	fd := int(f.Fd())
@@ -85,31 +84,6 @@ func (l *Locker) readGeneration() (int64, error) {
 		return 0, fmt.Errorf("lock: %s is corrupt (%q): it must hold the last lease generation", l.genPath(), strings.TrimSpace(string(b)))
 	}
 	return g, nil
-}
-
-// writePrivate replaces path with b atomically (temporary file, fsync, rename), mode leaseFileMode.
-func writePrivate(path string, b []byte) error {
-	var suffix [6]byte
-	_, _ = rand.Read(suffix[:])
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+"."+hex.EncodeToString(suffix[:]))
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, leaseFileMode)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-	}
-	return err
 }
 
 // newToken returns a random token that identifies one holding of the lease.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/statedir"
 )
 
 // localLease is a lease as this process's command would take it.
@@ -291,11 +292,11 @@ func TestLeaseFileModes(t *testing.T) {
 	defer h.Release()
 	st, err := os.Stat(dir)
 	require.NoError(t, err)
-	assert.Equal(t, leaseDirMode, st.Mode().Perm(), "state directory")
+	assert.Equal(t, statedir.PrivateDirMode, st.Mode().Perm(), "state directory")
 	for _, name := range []string{leaseFileName, lockFileName, generationFileName} {
 		st, err := os.Stat(filepath.Join(dir, name))
 		require.NoError(t, err)
-		assert.Equal(t, leaseFileMode, st.Mode().Perm(), name)
+		assert.Equal(t, statedir.PrivateFileMode, st.Mode().Perm(), name)
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {

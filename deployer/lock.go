@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/statedir"
 	"github.com/saitodrom/zdd/deployer/wait"
 )
 
@@ -53,6 +54,9 @@ type Locker struct {
 	// LockWait is strategy.lock_wait, the least time AcquireIncident waits for a live holder
 	// (it waits at least one TTL).
 	LockWait time.Duration
+	// Policy gives the modes of the state directory and the lease's files (state.group_shared);
+	// the zero value is private (0700 and 0600).
+	Policy statedir.Policy
 }
 
 func (l *Locker) ttl() time.Duration {
@@ -206,7 +210,7 @@ func (l *Locker) install(me Lease, prev *Lease, reason string) (*Held, error) {
 	me.Token = newToken()
 	me.Started = time.Now().UTC()
 	me.Expires = me.Started.Add(l.ttl())
-	if err := writePrivate(l.genPath(), fmt.Appendf(nil, "%d\n", me.Generation)); err != nil {
+	if err := l.Policy.WriteAtomic(l.genPath(), fmt.Appendf(nil, "%d\n", me.Generation)); err != nil {
 		return nil, fmt.Errorf("lock: write %s: %w", l.genPath(), err)
 	}
 	if err := l.write(me); err != nil {
@@ -217,7 +221,7 @@ func (l *Locker) install(me Lease, prev *Lease, reason string) (*Held, error) {
 
 func (l *Locker) write(lease Lease) error {
 	b, _ := json.MarshalIndent(lease, "", "  ")
-	if err := writePrivate(l.path(), b); err != nil {
+	if err := l.Policy.WriteAtomic(l.path(), b); err != nil {
 		return fmt.Errorf("lock: write %s: %w", l.path(), err)
 	}
 	return nil

@@ -98,7 +98,7 @@ func (r *Run) Close() {
 
 // Locker is the release lease in state.dir with strategy.lease_ttl.
 func Locker(cfg *config.Config) *deployer.Locker {
-	return &deployer.Locker{Dir: cfg.State.Dir, TTL: cfg.Strategy.LeaseTTL, LockWait: cfg.Strategy.LockWait}
+	return &deployer.Locker{Dir: cfg.State.Dir, TTL: cfg.Strategy.LeaseTTL, LockWait: cfg.Strategy.LockWait, Policy: cfg.State.Policy()}
 }
 
 // Lock takes the release lease for who, waiting up to strategy.lock_wait; a wait longer than a
