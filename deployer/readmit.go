@@ -32,6 +32,8 @@ const (
 	readmitSlack = time.Second
 	// readmitParallel bounds the JMX calls the gate has in flight per node.
 	readmitParallel = 8
+	// deltaManager is the session manager whose sessions are on every node.
+	deltaManager = "org.apache.catalina.ha.session.DeltaManager"
 )
 
 // ReadmitError is a route step that kept nodes out of rotation because they failed the
@@ -189,6 +191,7 @@ func (e *Engine) readmitNode(ctx context.Context, idx int, node string, peers, o
 // the versions it shares with peer match; it returns those versions and how many sessions
 // it compared. perr is why no peer answered (then nothing is compared).
 func (e *Engine) readmitState(ctx context.Context, idx int, node string, running []string, peer string, peerRuns, out []string, perr error) (shared []string, checked int, err error) {
+	delta := map[string]bool{}
 	for _, v := range running {
 		cx := e.app(v)
 		sm, err := e.Managers[node].SessionManager(ctx, cx)
@@ -199,6 +202,7 @@ func (e *Engine) readmitState(ctx context.Context, idx int, node string, running
 			return nil, 0, &GateError{Check: "clustered", Node: node, Err: fmt.Errorf("%s uses %s, which does not replicate sessions", cx.Name(), sm.ClassName),
 				Hint: "the WAR's web.xml needs <distributable/>, and no <Manager> may be configured for the context"}
 		}
+		delta[v] = sm.ClassName == deltaManager
 	}
 	if perr != nil {
 		e.emit(Event{Type: EventWarning, Step: idx, Kind: "readmit", Node: node, Message: perr.Error() + "; sessions not compared"})
@@ -211,7 +215,12 @@ func (e *Engine) readmitState(ctx context.Context, idx int, node string, running
 			Hint: "undeploy that version from the node (`zdd abort` does when it was the release's)"}
 	}
 	for _, v := range running {
-		if slices.Contains(peerRuns, v) {
+		switch {
+		case !slices.Contains(peerRuns, v):
+		case !delta[v]:
+			// A BackupManager holds each session on two nodes only, and fetches the others on use.
+			e.emit(Event{Type: EventWarning, Step: idx, Kind: "readmit", Node: node, Message: e.app(v).Name() + ": not a DeltaManager; sessions not compared"})
+		default:
 			shared = append(shared, v)
 		}
 	}
