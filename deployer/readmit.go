@@ -60,16 +60,24 @@ func (r *ReadmitError) Error() string {
 func (r *ReadmitError) Unwrap() []error { return r.Errs }
 
 // readmit runs the readmission gate on every node of r.In that is out of rotation now, in
-// parallel, and returns the ones that may go in and the ones that must stay out, with why.
-// It fails only when the load balancers' states cannot be read.
-func (e *Engine) readmit(ctx context.Context, idx int, r *RouteStep) (in []string, kept *ReadmitError, err error) {
+// parallel, and returns the ones that may go in, the ones that must stay out (with why), and
+// the load balancers' states it read. When the states cannot be read (a load balancer is
+// unreachable, or the two disagree after a failed change), every node of r.In is gated and
+// compared with the others of r.In, and states is nil.
+func (e *Engine) readmit(ctx context.Context, idx int, r *RouteStep) (in []string, kept *ReadmitError, states map[string]lb.State) {
 	states, err := e.Router.States(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("readmission: read the load balancers' states: %w", err)
-	}
 	var newIn, peers []string
+	peersFor := func(n string) []string { return peers }
+	if err != nil {
+		e.emit(Event{Type: EventWarning, Step: idx, Kind: "readmit", Message: fmt.Sprintf(
+			"cannot read the load balancers' states (%v): every node of the step is gated, its sessions compared with the others of the step", err)})
+		states, newIn = nil, r.In
+		peersFor = func(n string) []string {
+			return slices.DeleteFunc(slices.Clone(r.In), func(p string) bool { return p == n })
+		}
+	}
 	for _, n := range r.In {
-		if st, ok := states[n]; !ok || st.Down {
+		if st, ok := states[n]; states != nil && (!ok || st.Down) {
 			newIn = append(newIn, n)
 		}
 	}
@@ -87,7 +95,7 @@ func (e *Engine) readmit(ctx context.Context, idx int, r *RouteStep) (in []strin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = e.readmitNode(ctx, idx, n, peers, r.Out)
+			errs[i] = e.readmitNode(ctx, idx, n, peersFor(n), r.Out)
 		}()
 	}
 	wg.Wait()
@@ -102,9 +110,9 @@ func (e *Engine) readmit(ctx context.Context, idx int, r *RouteStep) (in []strin
 		in = append(in, n)
 	}
 	if len(kept.Nodes) == 0 {
-		return in, nil, nil
+		return in, nil, states
 	}
-	return in, kept, nil
+	return in, kept, states
 }
 
 // routeStates is what route applies once the gate kept some nodes out: In without them, Out
@@ -117,7 +125,7 @@ func (e *Engine) routeStates(current map[string]lb.State, r *RouteStep, in []str
 	for _, n := range append(slices.Clone(r.Out), kept...) {
 		states[n] = lb.State{Weight: e.node(n).Weight, Down: true}
 	}
-	for n, st := range current {
+	for n, st := range current { // nil when unknown: then only in counts
 		if _, set := states[n]; !set && !st.Down {
 			return states, false
 		}
