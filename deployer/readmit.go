@@ -46,11 +46,14 @@ type ReadmitError struct {
 	Errs []error
 	// Applied tells whether the rest of the route was applied.
 	Applied bool
+	// NoneLeft tells that the route was not applied because no node would have been left in
+	// rotation.
+	NoneLeft bool
 }
 
 func (r *ReadmitError) Error() string {
 	s := fmt.Sprintf("readmission: kept %s out of rotation: %v", strings.Join(r.Nodes, ","), errors.Join(r.Errs...))
-	if !r.Applied {
+	if r.NoneLeft {
 		s += "; the route was not applied, since no node would have been left in rotation"
 	}
 	return strings.ReplaceAll(s, "\n", "; ") + " (`zdd status` shows the nodes; once their sessions match, `zdd abort` or `zdd resume` routes them in)"

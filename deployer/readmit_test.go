@@ -169,6 +169,7 @@ func TestReadmitNeverLeavesNoNodeInRotation(t *testing.T) {
 	var kept *ReadmitError
 	require.ErrorAs(t, err, &kept)
 	assert.False(t, kept.Applied)
+	assert.True(t, kept.NoneLeft)
 	assert.Contains(t, err.Error(), "the route was not applied")
 	assert.False(t, c.State("n1").Down, "n1 still serves")
 	assert.True(t, c.State("n2").Down)

@@ -141,6 +141,7 @@ func (e *Engine) route(ctx context.Context, idx int, r *RouteStep) error {
 	} else {
 		var none bool
 		if states, none = e.routeStates(current, r, in, kept.Nodes); none {
+			kept.NoneLeft = true
 			return kept
 		}
 	}
