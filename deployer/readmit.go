@@ -32,6 +32,8 @@ const (
 	readmitSlack = time.Second
 	// readmitParallel bounds the JMX calls the gate has in flight per node.
 	readmitParallel = 8
+	// deltaManager is the session manager whose sessions are on every node.
+	deltaManager = "org.apache.catalina.ha.session.DeltaManager"
 )
 
 // ReadmitError is a route step that kept nodes out of rotation because they failed the
@@ -44,11 +46,14 @@ type ReadmitError struct {
 	Errs []error
 	// Applied tells whether the rest of the route was applied.
 	Applied bool
+	// NoneLeft tells that the route was not applied because no node would have been left in
+	// rotation.
+	NoneLeft bool
 }
 
 func (r *ReadmitError) Error() string {
 	s := fmt.Sprintf("readmission: kept %s out of rotation: %v", strings.Join(r.Nodes, ","), errors.Join(r.Errs...))
-	if !r.Applied {
+	if r.NoneLeft {
 		s += "; the route was not applied, since no node would have been left in rotation"
 	}
 	return strings.ReplaceAll(s, "\n", "; ") + " (`zdd status` shows the nodes; once their sessions match, `zdd abort` or `zdd resume` routes them in)"
@@ -58,16 +63,24 @@ func (r *ReadmitError) Error() string {
 func (r *ReadmitError) Unwrap() []error { return r.Errs }
 
 // readmit runs the readmission gate on every node of r.In that is out of rotation now, in
-// parallel, and returns the ones that may go in and the ones that must stay out, with why.
-// It fails only when the load balancers' states cannot be read.
-func (e *Engine) readmit(ctx context.Context, idx int, r *RouteStep) (in []string, kept *ReadmitError, err error) {
+// parallel, and returns the ones that may go in, the ones that must stay out (with why), and
+// the load balancers' states it read. When the states cannot be read (a load balancer is
+// unreachable, or the two disagree after a failed change), every node of r.In is gated and
+// compared with the others of r.In, and states is nil.
+func (e *Engine) readmit(ctx context.Context, idx int, r *RouteStep) (in []string, kept *ReadmitError, states map[string]lb.State) {
 	states, err := e.Router.States(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("readmission: read the load balancers' states: %w", err)
-	}
 	var newIn, peers []string
+	peersFor := func(n string) []string { return peers }
+	if err != nil {
+		e.emit(Event{Type: EventWarning, Step: idx, Kind: "readmit", Message: fmt.Sprintf(
+			"cannot read the load balancers' states (%v): every node of the step is gated, its sessions compared with the others of the step", err)})
+		states, newIn = nil, r.In
+		peersFor = func(n string) []string {
+			return slices.DeleteFunc(slices.Clone(r.In), func(p string) bool { return p == n })
+		}
+	}
 	for _, n := range r.In {
-		if st, ok := states[n]; !ok || st.Down {
+		if st, ok := states[n]; states != nil && (!ok || st.Down) {
 			newIn = append(newIn, n)
 		}
 	}
@@ -85,7 +98,7 @@ func (e *Engine) readmit(ctx context.Context, idx int, r *RouteStep) (in []strin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = e.readmitNode(ctx, idx, n, peers, r.Out)
+			errs[i] = e.readmitNode(ctx, idx, n, peersFor(n), r.Out)
 		}()
 	}
 	wg.Wait()
@@ -100,9 +113,9 @@ func (e *Engine) readmit(ctx context.Context, idx int, r *RouteStep) (in []strin
 		in = append(in, n)
 	}
 	if len(kept.Nodes) == 0 {
-		return in, nil, nil
+		return in, nil, states
 	}
-	return in, kept, nil
+	return in, kept, states
 }
 
 // routeStates is what route applies once the gate kept some nodes out: In without them, Out
@@ -115,7 +128,7 @@ func (e *Engine) routeStates(current map[string]lb.State, r *RouteStep, in []str
 	for _, n := range append(slices.Clone(r.Out), kept...) {
 		states[n] = lb.State{Weight: e.node(n).Weight, Down: true}
 	}
-	for n, st := range current {
+	for n, st := range current { // nil when unknown: then only in counts
 		if _, set := states[n]; !set && !st.Down {
 			return states, false
 		}
@@ -189,6 +202,7 @@ func (e *Engine) readmitNode(ctx context.Context, idx int, node string, peers, o
 // the versions it shares with peer match; it returns those versions and how many sessions
 // it compared. perr is why no peer answered (then nothing is compared).
 func (e *Engine) readmitState(ctx context.Context, idx int, node string, running []string, peer string, peerRuns, out []string, perr error) (shared []string, checked int, err error) {
+	delta := map[string]bool{}
 	for _, v := range running {
 		cx := e.app(v)
 		sm, err := e.Managers[node].SessionManager(ctx, cx)
@@ -199,6 +213,7 @@ func (e *Engine) readmitState(ctx context.Context, idx int, node string, running
 			return nil, 0, &GateError{Check: "clustered", Node: node, Err: fmt.Errorf("%s uses %s, which does not replicate sessions", cx.Name(), sm.ClassName),
 				Hint: "the WAR's web.xml needs <distributable/>, and no <Manager> may be configured for the context"}
 		}
+		delta[v] = sm.ClassName == deltaManager
 	}
 	if perr != nil {
 		e.emit(Event{Type: EventWarning, Step: idx, Kind: "readmit", Node: node, Message: perr.Error() + "; sessions not compared"})
@@ -211,7 +226,12 @@ func (e *Engine) readmitState(ctx context.Context, idx int, node string, running
 			Hint: "undeploy that version from the node (`zdd abort` does when it was the release's)"}
 	}
 	for _, v := range running {
-		if slices.Contains(peerRuns, v) {
+		switch {
+		case !slices.Contains(peerRuns, v):
+		case !delta[v]:
+			// A BackupManager holds each session on two nodes only, and fetches the others on use.
+			e.emit(Event{Type: EventWarning, Step: idx, Kind: "readmit", Node: node, Message: e.app(v).Name() + ": not a DeltaManager; sessions not compared"})
+		default:
 			shared = append(shared, v)
 		}
 	}

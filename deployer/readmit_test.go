@@ -169,6 +169,7 @@ func TestReadmitNeverLeavesNoNodeInRotation(t *testing.T) {
 	var kept *ReadmitError
 	require.ErrorAs(t, err, &kept)
 	assert.False(t, kept.Applied)
+	assert.True(t, kept.NoneLeft)
 	assert.Contains(t, err.Error(), "the route was not applied")
 	assert.False(t, c.State("n1").Down, "n1 still serves")
 	assert.True(t, c.State("n2").Down)
@@ -254,4 +255,24 @@ func TestReadmitAfterTheRollbackOfAFirstRelease(t *testing.T) {
 	var g *GateError
 	require.ErrorAs(t, err, &g)
 	assert.Equal(t, "running", g.Check)
+}
+
+func TestReadmitWhenTheLoadBalancersCannotBeRead(t *testing.T) {
+	c := deployertest.New(three, "001")
+	now := time.Now()
+	ids := withSessions(c, "001", now)
+	staleOn(c, "n2", "001", ids, now)
+	c.NoResync["n2"] = true
+	ctx := context.Background()
+	require.NoError(t, c.Router().Apply(ctx, map[string]lb.State{"n2": {Weight: 1, Down: true}}))
+	c.FailNext["states"] = errors.New("lb1 and lb2 disagree")
+	e := newEngine(t, c, testSpec(three))
+	err := e.route(ctx, 1, &RouteStep{In: three})
+	var kept *ReadmitError
+	require.ErrorAs(t, err, &kept, "every node is gated, compared with the others of the step")
+	assert.Equal(t, []string{"n2"}, kept.Nodes)
+	assert.True(t, kept.Applied)
+	assert.False(t, c.State("n1").Down)
+	assert.False(t, c.State("n3").Down)
+	assert.True(t, c.State("n2").Down)
 }

@@ -131,10 +131,7 @@ func olderThan(versions []string, v string) []string {
 // readmit.go); one that fails stays out, the others are routed, and route returns a
 // *ReadmitError naming it. When the gate would leave no node in rotation nothing changes.
 func (e *Engine) route(ctx context.Context, idx int, r *RouteStep) error {
-	in, kept, err := e.readmit(ctx, idx, r)
-	if err != nil {
-		return err
-	}
+	in, kept, current := e.readmit(ctx, idx, r)
 	states := map[string]lb.State{}
 	if kept == nil {
 		for _, n := range r.In {
@@ -144,16 +141,13 @@ func (e *Engine) route(ctx context.Context, idx int, r *RouteStep) error {
 			states[n] = lb.State{Weight: e.node(n).Weight, Down: true}
 		}
 	} else {
-		current, err := e.Router.States(ctx)
-		if err != nil {
-			return errors.Join(kept, err)
-		}
 		var none bool
 		if states, none = e.routeStates(current, r, in, kept.Nodes); none {
+			kept.NoneLeft = true
 			return kept
 		}
 	}
-	states, err = e.applyRoute(ctx, states)
+	states, err := e.applyRoute(ctx, states)
 	if err != nil {
 		return errors.Join(kept.orNil(), err)
 	}

@@ -31,7 +31,8 @@ type Cluster struct {
 	Plain map[string]bool
 	// NoState marks nodes where a version started without a state transfer.
 	NoState map[string]bool
-	// FailNext makes the next call of an operation fail once: "list n2", "deploy n1", "apply".
+	// FailNext makes the next call of an operation fail once: "list n2", "deploy n1", "apply",
+	// "states".
 	FailNext map[string]error
 	// OnDeploy, when set, is called at the start of every Deploy with the node.
 	OnDeploy func(node string)
@@ -221,6 +222,9 @@ type Router struct{ c *Cluster }
 func (r *Router) States(context.Context) (map[string]lb.State, error) {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
+	if err := r.c.fail("states"); err != nil {
+		return nil, err
+	}
 	out := map[string]lb.State{}
 	for k, v := range r.c.States {
 		out[k] = v
