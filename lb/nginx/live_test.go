@@ -137,3 +137,14 @@ func TestRestoreKeepsTheOldFileAndItsTime(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o640), st.Mode().Perm(), "mode kept")
 }
+
+func TestCommandErrorLeavesTheScriptOut(t *testing.T) {
+	script := "{ t=$(mktemp /x/.up.zdd-XXXXXX) && trap 'rm -f \"$t\"' EXIT && cat > \"$t\"; } || exit 1; nginx -t"
+	err := commandError("test the new configuration", "nginx -t",
+		&remote.RunError{Host: "lb1 (127.0.0.11:22)", Cmd: script, Op: "open session", Err: context.DeadlineExceeded})
+	assert.Equal(t, "test the new configuration: open session: context deadline exceeded", err.Error())
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	err = commandError("test the new configuration", "nginx -t",
+		&remote.ExitError{Host: "lb1", Cmd: script, Code: 1, Stderr: "nginx: [emerg] bad\n"})
+	assert.Equal(t, "test the new configuration: `nginx -t` exited 1: nginx: [emerg] bad", err.Error())
+}

@@ -262,7 +262,7 @@ func (s *SSH) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error)
 	defer cancel()
 	sess, err := s.session(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("remote: run %s on %s: open session: %w", Brief(cmd), s.name, err)
+		return nil, &RunError{Host: s.name, Cmd: cmd, Op: "open session", Err: err}
 	}
 	defer sess.Close()
 	var stdout, stderr syncBuffer
@@ -277,7 +277,7 @@ func (s *SSH) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error)
 		// channel and return without waiting for the remote side.
 		_ = sess.Signal(ssh.SIGKILL)
 		_ = sess.Close()
-		return nil, fmt.Errorf("remote: run %s on %s: %w", Brief(cmd), s.name, ctx.Err())
+		return nil, &RunError{Host: s.name, Cmd: cmd, Err: ctx.Err()}
 	}
 	var ee *ssh.ExitError
 	var em *ssh.ExitMissingError
@@ -293,7 +293,8 @@ func (s *SSH) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error)
 	case errors.As(err, &em):
 		return stdout.Bytes(), &ExitError{Host: s.name, Cmd: cmd, Code: -1, Stderr: truncate(stderr.Bytes())}
 	}
-	return stdout.Bytes(), fmt.Errorf("remote: run %s on %s: %w (the connection may have dropped; the command may or may not have run)", Brief(cmd), s.name, err)
+	return stdout.Bytes(), &RunError{Host: s.name, Cmd: cmd,
+		Err: fmt.Errorf("%w (the connection may have dropped; the command may or may not have run)", err)}
 }
 
 // session opens a session on the live connection. When that fails or does not answer within
