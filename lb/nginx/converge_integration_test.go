@@ -142,7 +142,9 @@ func TestIntegrationBalancerSurvivesACutSSHConnection(t *testing.T) {
 	require.NoError(t, err, "States after the cut")
 	cut()
 	want := map[string]lb.State{"n3": {Down: true}}
+	start := time.Now()
 	require.NoError(t, b.Apply(op(), want), "Apply after the cut")
+	t.Logf("Apply after the cut: %v", time.Since(start).Round(time.Millisecond))
 	cut()
 	require.NoError(t, b.Verify(op(), want), "Verify after the cut")
 	c := countNodes(t, env.LBs[0].URL, 60)
