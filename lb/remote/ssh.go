@@ -156,6 +156,29 @@ func (s *SSH) client(ctx context.Context) (*sshConn, error) {
 	return c, nil
 }
 
+// alive tells whether c still answers: a keepalive request gets a reply (even a refusal) on
+// a live connection, within the dial timeout.
+func (s *SSH) alive(ctx context.Context, c *sshConn) bool {
+	if c.dead() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.DialTimeout)
+	defer cancel()
+	res := make(chan error, 1)
+	go func() {
+		_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
+		res <- err
+	}()
+	select {
+	case err := <-res:
+		return err == nil
+	case <-c.done:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // drop closes c and forgets it (unless another caller already replaced it), so that the next
 // call dials a new connection.
 func (s *SSH) drop(c *sshConn) {
@@ -361,7 +384,7 @@ func (s *SSH) DialContext(ctx context.Context, network, addr string) (net.Conn, 
 		if nc, err = c.client.DialContext(ctx, network, addr); err == nil {
 			return nc, nil
 		}
-		if ctx.Err() != nil || !c.dead() {
+		if ctx.Err() != nil || s.alive(ctx, c) {
 			break // the host refused the channel: not a dropped connection
 		}
 		s.drop(c)
