@@ -153,10 +153,11 @@ func (b *Balancer) install(ctx context.Context, c change) error {
 	return commandError("test the new configuration", h.TestCommand, err)
 }
 
-// restore writes old back to h's upstream file. With keepTime, when old is the content saved
-// by install (<file>.zdd-prev), the file also gets back that copy's modification time: for a
-// host that was not reloaded, the file is then exactly what it was, and reads as loaded if it
-// was (see live.go).
+// restore writes old back to h's upstream file. With keepTime (a host that was not reloaded):
+// a file that still holds old (the swap never happened) is left untouched, and otherwise, when
+// old is the content install saved as <file>.zdd-prev just before its swap, the file also gets
+// back that copy's modification time. The file is then exactly what it was, and reads as
+// loaded only if it was (see live.go).
 func restore(ctx context.Context, h Host, old []byte, keepTime bool) error {
 	if !keepTime {
 		return remote.WriteFile(ctx, h.Runner, h.UpstreamFile, old)
@@ -164,7 +165,7 @@ func restore(ctx context.Context, h Host, old []byte, keepTime bool) error {
 	dir, base := path.Split(h.UpstreamFile)
 	q, prev := remote.Quote(h.UpstreamFile), remote.Quote(h.UpstreamFile+".zdd-prev")
 	script := `set -e; t=$(mktemp ` + remote.Quote(dir+"."+base+".zdd-XXXXXX") + `); trap 'rm -f "$t"' EXIT; cat > "$t"; ` +
-		`chmod --reference=` + q + ` "$t"; if cmp -s -- "$t" ` + prev + `; then touch -r ` + prev + ` -- "$t"; fi; ` +
+		`if cmp -s -- "$t" ` + q + `; then exit 0; fi; chmod --reference=` + q + ` "$t"; if cmp -s -- "$t" ` + prev + `; then touch -r ` + prev + ` -- "$t"; fi; ` +
 		`mv -f "$t" ` + q + `; trap - EXIT`
 	if _, err := h.Runner.Run(ctx, script, old); err != nil {
 		var ee *remote.ExitError

@@ -159,6 +159,14 @@ func (b *Balancer) verifyHost(ctx context.Context, h Host, addrs map[string]lb.S
 // already: what was being done, the command as configured (cmd, when it is a configured one
 // such as the test command) and its output, instead of the generated shell script around it.
 func commandError(what, cmd string, err error) error {
+	var re *remote.RunError
+	if errors.As(err, &re) {
+		op := ""
+		if re.Op != "" {
+			op = re.Op + ": "
+		}
+		return fmt.Errorf("%s: %s%w", what, op, re.Err) // the host is named by the caller
+	}
 	var ee *remote.ExitError
 	if !errors.As(err, &ee) {
 		return fmt.Errorf("%s: %w", what, err)

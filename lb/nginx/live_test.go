@@ -2,12 +2,16 @@ package nginx
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/lb"
+	"github.com/saitodrom/zdd/lb/remote"
 	"github.com/saitodrom/zdd/lb/remote/remotetest"
 )
 
@@ -88,4 +92,59 @@ func TestVerifyNotLoadedSaysWhatConverges(t *testing.T) {
 	lb1.Expect(remotetest.Call{Match: probeRE, Stdout: "garbage"})
 	err = newBalancer(t, lb1).Verify(context.Background(), testChange)
 	assert.ErrorContains(t, err, "unexpected output")
+}
+
+// The revert of a host that was not reloaded, in a real shell: the file ends as it was, with
+// its modification time, so that it reads as loaded exactly when it was.
+func TestRestoreKeepsTheOldFileAndItsTime(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "up.conf")
+	h := Host{Name: "here", Runner: &remote.Local{}, UpstreamFile: p}
+	ctx := context.Background()
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	mtime := func() time.Time {
+		st, err := os.Stat(p)
+		require.NoError(t, err)
+		return st.ModTime()
+	}
+	content := func() string {
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		return string(b)
+	}
+
+	// Swapped in (install saved the old file as .zdd-prev with cp -p): back with its time.
+	require.NoError(t, os.WriteFile(p+".zdd-prev", []byte(oldConf), 0o640))
+	require.NoError(t, os.Chtimes(p+".zdd-prev", old, old))
+	require.NoError(t, os.WriteFile(p, []byte(newConf), 0o640))
+	require.NoError(t, restore(ctx, h, []byte(oldConf), true))
+	assert.Equal(t, oldConf, content())
+	assert.True(t, mtime().Equal(old), "mtime %v, want %v", mtime(), old)
+
+	// The swap never happened (the file holds old): untouched, whatever .zdd-prev holds.
+	require.NoError(t, os.Chtimes(p, old.Add(time.Minute), old.Add(time.Minute)))
+	require.NoError(t, restore(ctx, h, []byte(oldConf), true))
+	assert.True(t, mtime().Equal(old.Add(time.Minute)), "untouched")
+
+	// .zdd-prev is not the old content (stale): written with a new time.
+	require.NoError(t, os.WriteFile(p, []byte(newConf), 0o640))
+	require.NoError(t, os.WriteFile(p+".zdd-prev", []byte("stale"), 0o640))
+	require.NoError(t, os.Chtimes(p+".zdd-prev", old, old))
+	require.NoError(t, restore(ctx, h, []byte(oldConf), true))
+	assert.Equal(t, oldConf, content())
+	assert.WithinDuration(t, time.Now(), mtime(), time.Minute)
+	st, err := os.Stat(p)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o640), st.Mode().Perm(), "mode kept")
+}
+
+func TestCommandErrorLeavesTheScriptOut(t *testing.T) {
+	script := "{ t=$(mktemp /x/.up.zdd-XXXXXX) && trap 'rm -f \"$t\"' EXIT && cat > \"$t\"; } || exit 1; nginx -t"
+	err := commandError("test the new configuration", "nginx -t",
+		&remote.RunError{Host: "lb1 (127.0.0.11:22)", Cmd: script, Op: "open session", Err: context.DeadlineExceeded})
+	assert.Equal(t, "test the new configuration: open session: context deadline exceeded", err.Error())
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	err = commandError("test the new configuration", "nginx -t",
+		&remote.ExitError{Host: "lb1", Cmd: script, Code: 1, Stderr: "nginx: [emerg] bad\n"})
+	assert.Equal(t, "test the new configuration: `nginx -t` exited 1: nginx: [emerg] bad", err.Error())
 }

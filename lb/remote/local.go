@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os/exec"
 	"time"
 )
@@ -38,7 +37,7 @@ func (l *Local) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, erro
 	c.Stdout, c.Stderr = &stdout, &stderr
 	err := c.Run()
 	if ctxErr := ctx.Err(); ctxErr != nil && err != nil {
-		return stdout.Bytes(), fmt.Errorf("remote: run %s on %s: %w", Brief(cmd), l.Host(), ctxErr)
+		return stdout.Bytes(), &RunError{Host: l.Host(), Cmd: cmd, Err: ctxErr}
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {

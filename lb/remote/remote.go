@@ -14,10 +14,10 @@
 //   - *[HostKeyError] (from [DialSSH], or from a Run that re-dialled a dropped
 //     connection): the host's key is unknown or changed; the error shows the
 //     SHA256 fingerprint and how to trust the key.
-//   - a context error: the deadline passed (the remote command is signalled
-//     and the session closed).
-//   - any other error: the transport failed; the command may or may not have
-//     run.
+//   - *[RunError] wrapping a context error: the deadline passed (the remote
+//     command is signalled and the session closed).
+//   - *[RunError] wrapping any other error: the transport failed; the command
+//     may or may not have run.
 //
 // An [SSH] runner dials a dropped connection again on the next Run, within
 // that Run's context; [Unreachable] stands for a host that could not be
@@ -65,6 +65,30 @@ func (e *ExitError) Error() string {
 	}
 	return fmt.Sprintf("remote: run %s on %s: exit status %d: %s", Brief(e.Cmd), e.Host, e.Code, msg)
 }
+
+// RunError is a command that did not run to its end for another reason than its own exit:
+// the transport failed or the context ended. The command may or may not have run.
+type RunError struct {
+	// Host is Runner.Host of the runner.
+	Host string
+	// Cmd is the command line.
+	Cmd string
+	// Op is the step that failed ("open session"), empty for the command itself.
+	Op string
+	// Err is the cause (a context error, a transport error).
+	Err error
+}
+
+func (e *RunError) Error() string {
+	op := ""
+	if e.Op != "" {
+		op = e.Op + ": "
+	}
+	return fmt.Sprintf("remote: run %s on %s: %s%v", Brief(e.Cmd), e.Host, op, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *RunError) Unwrap() error { return e.Err }
 
 // briefMax is the longest command line Brief quotes whole.
 const briefMax = 80

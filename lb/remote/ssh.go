@@ -156,6 +156,29 @@ func (s *SSH) client(ctx context.Context) (*sshConn, error) {
 	return c, nil
 }
 
+// alive tells whether c still answers: a keepalive request gets a reply (even a refusal) on
+// a live connection, within the dial timeout.
+func (s *SSH) alive(ctx context.Context, c *sshConn) bool {
+	if c.dead() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.DialTimeout)
+	defer cancel()
+	res := make(chan error, 1)
+	go func() {
+		_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
+		res <- err
+	}()
+	select {
+	case err := <-res:
+		return err == nil
+	case <-c.done:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // drop closes c and forgets it (unless another caller already replaced it), so that the next
 // call dials a new connection.
 func (s *SSH) drop(c *sshConn) {
@@ -262,7 +285,7 @@ func (s *SSH) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error)
 	defer cancel()
 	sess, err := s.session(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("remote: run %s on %s: open session: %w", Brief(cmd), s.name, err)
+		return nil, &RunError{Host: s.name, Cmd: cmd, Op: "open session", Err: err}
 	}
 	defer sess.Close()
 	var stdout, stderr syncBuffer
@@ -277,7 +300,7 @@ func (s *SSH) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error)
 		// channel and return without waiting for the remote side.
 		_ = sess.Signal(ssh.SIGKILL)
 		_ = sess.Close()
-		return nil, fmt.Errorf("remote: run %s on %s: %w", Brief(cmd), s.name, ctx.Err())
+		return nil, &RunError{Host: s.name, Cmd: cmd, Err: ctx.Err()}
 	}
 	var ee *ssh.ExitError
 	var em *ssh.ExitMissingError
@@ -293,7 +316,8 @@ func (s *SSH) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error)
 	case errors.As(err, &em):
 		return stdout.Bytes(), &ExitError{Host: s.name, Cmd: cmd, Code: -1, Stderr: truncate(stderr.Bytes())}
 	}
-	return stdout.Bytes(), fmt.Errorf("remote: run %s on %s: %w (the connection may have dropped; the command may or may not have run)", Brief(cmd), s.name, err)
+	return stdout.Bytes(), &RunError{Host: s.name, Cmd: cmd,
+		Err: fmt.Errorf("%w (the connection may have dropped; the command may or may not have run)", err)}
 }
 
 // session opens a session on the live connection. When that fails or does not answer within
@@ -360,7 +384,7 @@ func (s *SSH) DialContext(ctx context.Context, network, addr string) (net.Conn, 
 		if nc, err = c.client.DialContext(ctx, network, addr); err == nil {
 			return nc, nil
 		}
-		if ctx.Err() != nil || !c.dead() {
+		if ctx.Err() != nil || s.alive(ctx, c) {
 			break // the host refused the channel: not a dropped connection
 		}
 		s.drop(c)

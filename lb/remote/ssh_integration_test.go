@@ -130,11 +130,15 @@ func TestIntegrationSSHRedialsAfterTheConnectionDrops(t *testing.T) {
 	defer r.Close()
 
 	// Cut, then the next command re-dials and runs, within a short deadline.
+	// Each call has a deadline of its own, as a step would: the re-dial fits in it.
+	op := func() context.Context {
+		c, cancel := context.WithTimeout(ctx, 15*time.Second)
+		t.Cleanup(cancel)
+		return c
+	}
 	cutConnection(t, r)
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
 	start := time.Now()
-	out, err := r.Run(rctx, "echo after", nil)
+	out, err := r.Run(op(), "echo after", nil)
 	require.NoError(t, err, "Run after the connection was cut")
 	assert.Equal(t, "after\n", string(out))
 	assert.Equal(t, 2, r.dials, "one new connection")
@@ -142,7 +146,7 @@ func TestIntegrationSSHRedialsAfterTheConnectionDrops(t *testing.T) {
 
 	// A tunnelled socket (HAProxy's admin socket) also re-dials.
 	cutConnection(t, r)
-	c, err := r.DialContext(rctx, "unix", env.DB.HAProxySocket)
+	c, err := r.DialContext(op(), "unix", env.DB.HAProxySocket)
 	require.NoError(t, err, "DialContext after the connection was cut")
 	c.Close()
 	assert.Equal(t, 3, r.dials)
@@ -151,7 +155,7 @@ func TestIntegrationSSHRedialsAfterTheConnectionDrops(t *testing.T) {
 	cutConnection(t, r)
 	host := "[" + strings.Replace(l.SSHAddr, ":", "]:", 1)
 	require.NoError(t, os.WriteFile(kh, []byte(host+" "+strings.TrimSpace(string(ssh.MarshalAuthorizedKey(newKey(t))))+"\n"), 0o600))
-	_, err = r.Run(ctx, "echo never", nil)
+	_, err = r.Run(op(), "echo never", nil)
 	var hk *HostKeyError
 	require.ErrorAs(t, err, &hk, "%v", err)
 	assert.True(t, hk.Changed)
@@ -159,7 +163,7 @@ func TestIntegrationSSHRedialsAfterTheConnectionDrops(t *testing.T) {
 
 	// Trusted again: the next Run dials and works; the runner was not left broken.
 	require.NoError(t, os.WriteFile(kh, good, 0o600))
-	out, err = r.Run(ctx, "echo again", nil)
+	out, err = r.Run(op(), "echo again", nil)
 	require.NoError(t, err)
 	assert.Equal(t, "again\n", string(out))
 	assert.Equal(t, 4, r.dials)
