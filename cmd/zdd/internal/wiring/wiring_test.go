@@ -144,14 +144,14 @@ func TestStartTakesLeaseAndCancelsWhenLost(t *testing.T) {
 
 func TestLockWaitReportsWaitingEvents(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.Strategy.LockWait = 5 * time.Second
+	cfg.Strategy.LockWait = 15 * time.Second // room for the lease's poll interval on a busy machine
 	first, err := Lock(context.Background(), cfg, deployer.Lease{Holder: "alice", Host: "ci"}, nil)
 	require.NoError(t, err)
 	time.AfterFunc(4500*time.Millisecond, func() { _ = first.Release() })
 	var got []deployer.Event
 	sink := deployer.SinkFunc(func(e deployer.Event) { got = append(got, e) })
 	held, err := Lock(context.Background(), cfg, deployer.Lease{Holder: "bob", Host: "ci"}, sink)
-	require.NoError(t, err, "the lease is free after 4.5 s of the 5 s wait")
+	require.NoError(t, err, "the lease is free after 4.5 s of the 15 s wait")
 	defer held.Release()
 	require.NotEmpty(t, got, "a wait of 4.5 s reports (every 4 s)")
 	assert.Equal(t, deployer.EventWaiting, got[0].Type)
