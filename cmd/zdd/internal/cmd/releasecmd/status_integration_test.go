@@ -71,7 +71,18 @@ func TestIntegrationStatusWithALoadBalancerUnreadable(t *testing.T) {
 	cfg.LB.Hosts[1].Address = "127.0.0.12:1"
 	hosts, err := yaml.Marshal(cfg.LB.Hosts)
 	require.NoError(t, err)
-	code, out, _ = c.run(t, "status", "--output", "json", "--set", "lb.hosts="+string(hosts))
+	// known_hosts has lb2's key for that address too: the configuration is valid (every
+	// command refuses a load balancer known_hosts does not list), the host just does not answer.
+	var withDead []string
+	for _, l := range strings.Split(strings.TrimSpace(string(kh)), "\n") {
+		withDead = append(withDead, l)
+		if strings.HasPrefix(l, lb2+" ") {
+			withDead = append(withDead, "[127.0.0.12]:1 "+strings.TrimPrefix(l, lb2+" "))
+		}
+	}
+	dead := filepath.Join(t.TempDir(), "known_hosts")
+	require.NoError(t, os.WriteFile(dead, []byte(strings.Join(withDead, "\n")+"\n"), 0o600))
+	code, out, _ = c.run(t, "status", "--output", "json", "--set", "lb.hosts="+string(hosts), "--set", "ssh.known_hosts="+dead)
 	assert.Equal(t, 1, code)
 	st = releasecmd.Status{}
 	require.NoError(t, json.Unmarshal([]byte(out), &st), "the whole status is printed: %s", out)
