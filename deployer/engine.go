@@ -312,7 +312,8 @@ func (r *run) rollback(ctx context.Context, failed int) error {
 			hasList = append(hasList, n)
 		}
 	}
-	steps := keepOut(RollbackSteps(names, hasList, rel.Plan.To, e.Spec.CanarySize), gone)
+	pre, hasList := e.backupsWith(hasList, rel.Plan.To)
+	steps := keepOut(append(pre, RollbackSteps(names, hasList, rel.Plan.To, e.Spec.CanarySize)...), gone)
 	e.emit(Event{Type: EventRollbackStarted, Message: fmt.Sprintf("rolling back: %d steps, %s off %s", len(steps), rel.Plan.To, strings.Join(hasList, ","))})
 	for k, s := range steps {
 		rec := StepRecord{Step: s.String(), Started: time.Now().UTC()}

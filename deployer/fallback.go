@@ -34,3 +34,31 @@ func (e *Engine) applyRoute(ctx context.Context, states map[string]lb.State) (ma
 	e.emit(Event{Type: EventWarning, Kind: "route", Message: "the load balancer cannot keep nodes out of rotation as backup servers (" + err.Error() + "); they are written down"})
 	return states, e.Router.Apply(ctx, states)
 }
+
+// backupsWith returns, when the sentinel found a node down and the nodes out of rotation are
+// backup servers, a first rollback step that takes the new version off those of has that are
+// out of rotation, and the rest of has. Those backups serve the requests the dead node no
+// longer can: with the new version on them, every new user there gets a new-version session
+// that the rollback would end (measured: 160 in 12 s under 20 users). Undeploying it (0.04 s
+// on an idle node) first leaves them serving the version in rotation.
+func (e *Engine) backupsWith(has []string, version string) ([]Step, []string) {
+	s := e.sentinel
+	if s == nil || !e.Spec.Fallback || e.noBackup || len(e.unreachable()) == 0 {
+		return nil, has
+	}
+	s.mu.Lock()
+	in := slices.Clone(s.in)
+	s.mu.Unlock()
+	var out, rest []string
+	for _, n := range has {
+		if slices.Contains(in, n) {
+			rest = append(rest, n)
+		} else {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return nil, has
+	}
+	return []Step{{Undeploy: &UndeployStep{Versions: []string{version}, Nodes: out}}}, rest
+}

@@ -162,26 +162,30 @@ const UndeploySettle = 30 * time.Second
 // the context is still being installed (Tomcat answers ErrBusy, or FAIL "is defined in
 // server.xml" until the WAR is in place) is tried again every second, up to UndeploySettle,
 // each time after List shows the context still there. Other errors (401, 403...) are final.
-func (e *Engine) undeployNode(ctx context.Context, node string, cx tomcatmgr.Context) error {
+func (e *Engine) undeployNode(ctx context.Context, node string, cx tomcatmgr.Context) (lost int, err error) {
 	m := e.Managers[node]
-	err := e.during(ctx, "undeploy of "+cx.Name()+" on "+node, e.Spec.DeployTimeout, func(ctx context.Context) error {
+	err = e.during(ctx, "undeploy of "+cx.Name()+" on "+node, e.Spec.DeployTimeout, func(ctx context.Context) error {
 		return m.Undeploy(ctx, cx)
 	})
 	if err == nil || errors.Is(err, tomcatmgr.ErrNotFound) {
-		return nil
+		return 0, nil
 	}
 	if !errors.Is(err, tomcatmgr.ErrBusy) && !errors.Is(err, tomcatmgr.ErrFailed) {
-		return err
+		return 0, err
 	}
 	e.emit(Event{Type: EventWarning, Kind: "undeploy", Node: node, Message: fmt.Sprintf("%s not undeployed yet (%v); trying again for up to %s", cx.Name(), err, UndeploySettle)})
-	return wait.Until(ctx, time.Second, UndeploySettle, "the undeploy of "+cx.Name()+" on "+node, func(ctx context.Context) (bool, error) {
+	err = wait.Until(ctx, time.Second, UndeploySettle, "the undeploy of "+cx.Name()+" on "+node, func(ctx context.Context) (bool, error) {
 		apps, lerr := m.List(ctx)
 		if lerr != nil {
 			return false, wait.Reason(lerr)
 		}
-		if _, ok := findApp(apps, cx); !ok {
+		a, ok := findApp(apps, cx)
+		if !ok {
 			return true, nil
 		}
+		// The context finished starting meanwhile and may have served sessions (a backup
+		// server does): they end with it.
+		lost = max(lost, a.Sessions)
 		err := m.Undeploy(ctx, cx)
 		if err == nil || errors.Is(err, tomcatmgr.ErrNotFound) {
 			return true, nil
@@ -191,6 +195,7 @@ func (e *Engine) undeployNode(ctx context.Context, node string, cx tomcatmgr.Con
 		}
 		return false, err
 	})
+	return lost, err
 }
 
 // deployCalled records that this run called Deploy on node (the call may complete on the node

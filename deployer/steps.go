@@ -255,8 +255,13 @@ func (e *Engine) undeploy(ctx context.Context, idx int, u *UndeployStep, rel *Re
 			e.emit(Event{Type: EventWarning, Step: idx, Kind: "undeploy", Message: fmt.Sprintf("%d sessions of %s end with it", n, cx.Name())})
 		}
 		for _, name := range u.Nodes {
-			if err := e.undeployNode(ctx, name, cx); err != nil {
+			lost, err := e.undeployNode(ctx, name, cx)
+			if err != nil {
 				return err
+			}
+			if lost > 0 {
+				rel.LostSessions += lost
+				e.emit(Event{Type: EventWarning, Step: idx, Kind: "undeploy", Node: name, Message: fmt.Sprintf("%d sessions of %s end with it on %s (started while zdd waited to undeploy it)", lost, cx.Name(), name)})
 			}
 		}
 	}
