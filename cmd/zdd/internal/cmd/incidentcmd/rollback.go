@@ -96,7 +96,7 @@ func runRollback(ctx context.Context, opts *RollbackOptions, what string) error 
 	}
 	defer run.Close()
 	e := run.Engine
-	p, err := e.PlanRollback(ctx, deployer.RollbackOptions{Hard: opts.Hard, NoDrain: opts.NoDrain, WAR: opts.WAR, Store: e.Store,
+	p, err := e.PlanRollbackWaiting(ctx, deployer.RollbackOptions{Hard: opts.Hard, NoDrain: opts.NoDrain, WAR: opts.WAR, Store: e.Store,
 		Locker: opts.locker(cfg), Who: opts.Who})
 	if err != nil {
 		return err
