@@ -8,6 +8,9 @@ import (
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/wiring"
+	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/schema"
 )
 
@@ -17,16 +20,23 @@ type UpOptions struct {
 	NewRunner NewRunnerFunc
 	Phase     string
 	Output    string
+	// Lock takes the release lease for the run (one change to the cluster at a time: a release
+	// runs its migrations under it too) and returns the context to run with, cancelled when
+	// the lease is lost, and the function that releases it. Nil takes none (tests).
+	Lock func(ctx context.Context) (context.Context, func(), error)
+	who  deployer.Lease
 }
 
 // NewCmdUp returns `zdd migrate up`. runF, if not nil, replaces the logic (tests).
 func NewCmdUp(f *cmdutil.Factory, newRunner NewRunnerFunc, runF func(context.Context, *UpOptions) error) *cobra.Command {
 	opts := &UpOptions{IO: f.IOStreams, NewRunner: newRunner}
+	opts.Lock = func(ctx context.Context) (context.Context, func(), error) { return lockFromFactory(ctx, f, opts.who) }
 	cmd := &cobra.Command{
 		Use:   "up --phase expand|contract",
 		Short: "Apply the pending migrations of a phase on the writer",
 		Long: `Apply the pending migrations of a phase, in order, on the writer HAProxy names as active,
-holding the migration lock (waiting up to database.lock_wait for another run; exit 5 after).
+holding the release lease (waiting up to strategy.lock_wait for a release; exit 5 after) and
+the migration lock (waiting up to database.lock_wait for another run; exit 5 after).
 contract is refused while any node still has an older version of the application (` + "`zdd drain`" + `
 retires it). On Ctrl-C the running statement finishes and is journaled, then zdd stops
 (exit 130). A failed statement is journaled and leaves the schema dirty (exit 4).`,
@@ -38,6 +48,7 @@ retires it). On Ctrl-C the running statement finishes and is journaled, then zdd
 			if err := checkOutput(opts.Output); err != nil {
 				return err
 			}
+			opts.who = wiring.WhoAmI(cmd, args)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -68,6 +79,14 @@ func RunUp(ctx context.Context, opts *UpOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Lock != nil {
+		lctx, release, err := opts.Lock(ctx)
+		if err != nil {
+			return err
+		}
+		defer release()
+		ctx = lctx
+	}
 	res, err := r.Apply(ctx, opts.Phase)
 	if perr := printApplied(opts, res); perr != nil && err == nil {
 		err = perr
@@ -90,4 +109,25 @@ func printApplied(opts *UpOptions, res []schema.Result) error {
 		}
 	}
 	return nil
+}
+
+// lockFromFactory takes the release lease for who with the validated configuration (see
+// lockWith), for `zdd migrate up`.
+func lockFromFactory(ctx context.Context, f *cmdutil.Factory, who deployer.Lease) (context.Context, func(), error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, nil, err
+	}
+	return lockWith(ctx, cfg, who)
+}
+
+// lockWith takes the release lease (wiring.Lock) and returns a context cancelled when it is
+// lost and the function that gives it back.
+func lockWith(ctx context.Context, cfg *config.Config, who deployer.Lease) (context.Context, func(), error) {
+	held, err := wiring.Lock(ctx, cfg, who, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	lctx, stop := deployer.WhileHeld(ctx, held)
+	return lctx, func() { stop(); _ = held.Release() }, nil
 }
