@@ -112,6 +112,31 @@ func (d *Deps) result(s *summarySink, what string) {
 	fmt.Fprintln(d.IO.Out, line)
 }
 
+// resultUndo prints the result line of Engine.Abort, which undoes a release From -> To: what
+// went away and what serves ("abort: success: 002 undone, 001 serves"), not an arrow.
+func (d *Deps) resultUndo(s *summarySink) {
+	if d.Output == "json" || s.last == nil {
+		return
+	}
+	if s.last.ExitCode != 0 {
+		d.result(s, "abort")
+		return
+	}
+	line := fmt.Sprintf("abort: %s: %s undone, %s serves, in %.1fs (exit 0)", s.last.Outcome, s.last.To, orNothing(s.last.From), s.last.Duration)
+	if s.last.LostSessions > 0 {
+		line += fmt.Sprintf(", %d sessions ended", s.last.LostSessions)
+	}
+	fmt.Fprintln(d.IO.Out, line)
+}
+
+// orNothing joins versions, or says "no version" for none (a first release undone).
+func orNothing(vs []string) string {
+	if len(vs) == 0 {
+		return "no version"
+	}
+	return strings.Join(vs, ",")
+}
+
 // confirm asks question on a terminal unless yes; without a terminal it never asks.
 func (d *Deps) confirm(question string, yes bool) error {
 	if yes || !d.IO.CanPrompt() {

@@ -219,3 +219,14 @@ func TestResumeRefusesPaused(t *testing.T) {
 	assert.Equal(t, 6, outcome.Code(err))
 	assert.Contains(t, outcome.Hint(err), "`zdd promote` continues a paused release")
 }
+
+// An abort's result line says what went away and what serves, not "001 -> 002".
+func TestAbortResultLineSaysWhatServes(t *testing.T) {
+	streams, _, out, _ := iostreams.Test()
+	d := &Deps{IO: streams, Output: "text"}
+	d.resultUndo(&summarySink{last: &deployer.Summary{Outcome: "success", From: []string{"001"}, To: "002", Duration: 3.21}})
+	assert.Equal(t, "abort: success: 002 undone, 001 serves, in 3.2s (exit 0)\n", out.String())
+	out.Reset()
+	d.resultUndo(&summarySink{last: &deployer.Summary{Outcome: "needs_attention", From: []string{"001"}, To: "002", ExitCode: 4}})
+	assert.Contains(t, out.String(), "abort: needs_attention 001 -> 002", "a failed abort keeps the plain line")
+}

@@ -96,6 +96,10 @@ func RunResume(ctx context.Context, opts *ResumeOptions) error {
 		err = e.Resume(ctx, opts.locker(cfg), opts.Who)
 	}
 	err = interrupted(ctx, err)
-	opts.result(sum, what)
+	if opts.Abort {
+		opts.resultUndo(sum)
+	} else {
+		opts.result(sum, what)
+	}
 	return err
 }
