@@ -148,6 +148,7 @@ func TestAdoptedRollbackRefusesThenHard(t *testing.T) {
 }
 
 func TestAdoptedRollbackWithWAR(t *testing.T) {
+	testenvtest.Matrix(t)
 	f, z := adoptedCluster(t)
 	notWAR := filepath.Join(t.TempDir(), "app-001.war")
 	require.NoError(t, os.WriteFile(notWAR, []byte("not a zip"), 0o644))
@@ -172,6 +173,7 @@ func TestAdoptedRollbackWithWAR(t *testing.T) {
 }
 
 func TestRollbackAfterContractMigrationRefuses(t *testing.T) {
+	testenvtest.Matrix(t)
 	f := newFixture(t, testenv.RoundRobin)
 	z, mig, tag := zddWithDB(t, f, "--set", "strategy.expire_at_drain_deadline=true")
 	require.NoError(t, os.WriteFile(filepath.Join(mig, "expand", "0001_"+tag+"_create.sql"),
@@ -205,6 +207,7 @@ func TestRollbackAfterContractMigrationRefuses(t *testing.T) {
 // TestCtrlCAfterCanaryThenRollback interrupts a release while its canary serves 002 (during a
 // timed pause, with users whose sessions are 002's), then rolls the paused release back.
 func TestCtrlCAfterCanaryThenRollback(t *testing.T) {
+	testenvtest.Matrix(t)
 	f := newFixture(t, testenv.RoundRobin)
 	z, _, _ := zddWithDB(t, f, "--set", "strategy.pause=15s")
 	code, _ := z.run(t, "deploy", f.warFile(t, "001"))
@@ -255,6 +258,7 @@ func TestCtrlCAfterCanaryThenRollback(t *testing.T) {
 }
 
 func TestAbortPausedRelease(t *testing.T) {
+	testenvtest.Matrix(t)
 	f := newFixture(t, testenv.RoundRobin)
 	z, _, _ := zddWithDB(t, f)
 	code, _ := z.run(t, "deploy", f.warFile(t, "001"))

@@ -23,6 +23,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/testenv"
+	"github.com/saitodrom/zdd/testenv/testenvtest"
 )
 
 // incident wires the engine with a store, a locker and a lease, on the fixture's state dir.
@@ -182,6 +183,7 @@ func TestRollbackHardUnderLoad(t *testing.T) {
 }
 
 func TestRollbackDuringPausedRelease(t *testing.T) {
+	testenvtest.Matrix(t)
 	f := newFixture(t, testenv.RoundRobin)
 	s := spec(f)
 	require.NoError(t, f.releaseStored(t, s, testenv.WAROptions{Version: "001"}))
@@ -219,6 +221,7 @@ func TestRollbackDuringPausedRelease(t *testing.T) {
 // TestNodeKilledDuringRelease kills n2 (canary batch, out of rotation) while the canary gets
 // 002; the release stops, the node comes back, and `zdd abort` (if needed) leaves a consistent fleet.
 func TestNodeKilledDuringRelease(t *testing.T) {
+	testenvtest.Matrix(t)
 	f := newFixture(t, testenv.RoundRobin)
 	s := spec(f)
 	s.HealthTimeout = 10 * time.Second
@@ -354,8 +357,14 @@ func testKilledThen(t *testing.T, kind, then string) {
 
 func TestKilledAtDeployThenResume(t *testing.T) { testKilledThen(t, "deploy", "resume") }
 func TestKilledAtGateThenAbort(t *testing.T)    { testKilledThen(t, "gate", "abort") }
-func TestKilledAtDeployThenAbort(t *testing.T)  { testKilledThen(t, "deploy", "abort") }
-func TestKilledAtGateThenResume(t *testing.T)   { testKilledThen(t, "gate", "resume") }
+func TestKilledAtDeployThenAbort(t *testing.T) {
+	testenvtest.Matrix(t)
+	testKilledThen(t, "deploy", "abort")
+}
+func TestKilledAtGateThenResume(t *testing.T) {
+	testenvtest.Matrix(t)
+	testKilledThen(t, "gate", "resume")
+}
 
 func TestTwoDeploysAtOnce(t *testing.T) {
 	f := newFixture(t, testenv.RoundRobin)

@@ -81,7 +81,9 @@ func (e *Engine) cleanPartialDeploy(ctx context.Context, rel *Release) error {
 		}
 		if a, ok := findApp(apps, cx); ok && a.State != tomcatmgr.StateRunning {
 			e.emit(Event{Type: EventWarning, Node: name, Kind: "deploy", Message: cx.Name() + " left " + a.State + " by the interruption: undeployed before deploying again"})
-			if err := e.Managers[name].Undeploy(ctx, cx); err != nil && !errors.Is(err, tomcatmgr.ErrNotFound) {
+			// The killed process's upload may still be installing there: undeployNode waits
+			// for Tomcat to let it go (FAIL "is defined in server.xml" until then).
+			if _, err := e.undeployNode(ctx, name, cx); err != nil {
 				return err
 			}
 		}

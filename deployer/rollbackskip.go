@@ -155,8 +155,10 @@ func nodeDown(ctx context.Context) *NodeDownError {
 }
 
 // UndeploySettle bounds how long an undeploy waits for a context that a cancelled deploy is
-// still installing on the node (Tomcat finishes a deploy whose caller went away).
-const UndeploySettle = 30 * time.Second
+// still installing on the node (Tomcat finishes a deploy whose caller went away). It is longer
+// than DeltaManager's stateTransferTimeout (60 s by default): a deploy blocked on a silent
+// member's state transfer holds the context that long.
+const UndeploySettle = 90 * time.Second
 
 // undeployNode undeploys cx from node; a context that does not exist is done. A refusal while
 // the context is still being installed (Tomcat answers ErrBusy, or FAIL "is defined in

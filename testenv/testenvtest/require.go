@@ -36,3 +36,16 @@ func Require(t testing.TB) *testenv.Env {
 	}
 	return env
 }
+
+// MatrixEnv is the environment variable that runs the long integration cases (`make matrix`).
+const MatrixEnv = "ZDD_MATRIX"
+
+// Matrix skips a long integration case unless $ZDD_MATRIX is set: CI (`make test`) runs one
+// representative case of each kind, and `make matrix` runs every case, its latest result
+// committed in docs/matrix.md.
+func Matrix(t testing.TB) {
+	t.Helper()
+	if os.Getenv(MatrixEnv) == "" {
+		t.Skip("a long case: runs with `make matrix` (" + MatrixEnv + "=1); latest result in docs/matrix.md")
+	}
+}

@@ -119,6 +119,13 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 		return err
 	}
 	runCtx = run.Ctx
+	if opts.Version == "" && !opts.VersionSet {
+		// Another release may have run while this one waited for the lease: the next version
+		// is computed again from what the nodes run now.
+		if plan, running, err = buildPlan(runCtx, e, "", war); err != nil {
+			return err
+		}
+	}
 	if prev != nil {
 		if _, err := e.RegisterPrevious(opts.PreviousVersion, *prev, run.Held.Lease()); err != nil {
 			return err
