@@ -163,21 +163,12 @@ func (e *Engine) PlanRollback(ctx context.Context, opts RollbackOptions) (*Rollb
 // planUndo plans the undoing of an unfinished release that has not put every node back yet.
 func (e *Engine) planUndo(ctx context.Context, p *RollbackPlan) (*RollbackPlan, error) {
 	rel := p.Release
-	p.Mode = "undo"
-	p.Bad = RolledBack{Version: rel.Plan.To, SHA256: rel.Plan.SHA256}
-	st, err := e.Observe(ctx)
+	st, hist, err := e.startUnfinished(ctx, p, "undo")
 	if err != nil {
-		return nil, err
-	}
-	if err := e.checkFromRuns(st, rel); err != nil {
 		return nil, err
 	}
 	names := e.Spec.NodeNames()
 	p.Undo = RollbackSteps(names, st.NodesWith(names, rel.Plan.To), rel.Plan.To, e.Spec.CanarySize)
-	hist, err := e.Journal.History()
-	if err != nil {
-		return nil, err
-	}
 	if g := LastGood(hist, rel.Plan.App, rel.Plan.SHA256); g != nil {
 		p.Good = &g.Entry
 	}
@@ -189,6 +180,27 @@ func (e *Engine) planUndo(ctx context.Context, p *RollbackPlan) (*RollbackPlan, 
 		p.Sessions = n
 	}
 	return p, nil
+}
+
+// startUnfinished begins the plan of p (mode "undo" or "redeploy") for its unfinished release:
+// the version taken away is the release's, the version it started from must still run on every
+// node (checkFromRuns), and it returns what the nodes run and the history.
+func (e *Engine) startUnfinished(ctx context.Context, p *RollbackPlan, mode string) (*ClusterState, []HistoryEntry, error) {
+	rel := p.Release
+	p.Mode = mode
+	p.Bad = RolledBack{Version: rel.Plan.To, SHA256: rel.Plan.SHA256}
+	st, err := e.Observe(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := e.checkFromRuns(st, rel); err != nil {
+		return nil, nil, err
+	}
+	hist, err := e.Journal.History()
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, hist, nil
 }
 
 // checkFromRuns refuses to undo rel when the version it started from no longer runs on every

@@ -179,16 +179,7 @@ func (e *Engine) storeGivenWAR(p *RollbackPlan, who Lease) error {
 //	drain and undeploy the old versions (unless NoDrain).
 func (e *Engine) planPaused(ctx context.Context, p *RollbackPlan) (*RollbackPlan, error) {
 	rel := p.Release
-	p.Mode = "redeploy"
-	p.Bad = RolledBack{Version: rel.Plan.To, SHA256: rel.Plan.SHA256}
-	st, err := e.Observe(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.checkFromRuns(st, rel); err != nil {
-		return nil, err
-	}
-	hist, err := e.Journal.History()
+	st, hist, err := e.startUnfinished(ctx, p, "redeploy")
 	if err != nil {
 		return nil, err
 	}
