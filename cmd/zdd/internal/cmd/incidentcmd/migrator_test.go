@@ -2,7 +2,6 @@ package incidentcmd
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,25 +10,11 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
+	"github.com/saitodrom/zdd/deployer/deployertest"
 )
 
-// fakeMigrator records the phases it applied.
-type fakeMigrator struct {
-	mu  sync.Mutex
-	ups []string
-}
-
-func (m *fakeMigrator) Pending(context.Context, string) ([]string, error) { return nil, nil }
-
-func (m *fakeMigrator) Up(_ context.Context, phase string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.ups = append(m.ups, phase)
-	return nil
-}
-
 // withDatabase is the world's Deps with a database configured: its Dial gives the cluster m.
-func (w *world) withDatabase(m *fakeMigrator) Deps {
+func (w *world) withDatabase(m *deployertest.Migrator) Deps {
 	d := w.deps()
 	dial := d.Dial
 	d.Dial = func(ctx context.Context, cfg *config.Config) (*Cluster, error) {
@@ -48,7 +33,7 @@ func (w *world) withDatabase(m *fakeMigrator) Deps {
 // engine).
 func TestResumeBeforeContractRunsIt(t *testing.T) {
 	w := newWorld(t, "002")
-	m := &fakeMigrator{}
+	m := &deployertest.Migrator{}
 	steps := []deployer.Step{{Route: &deployer.RouteStep{In: nodes}},
 		{Undeploy: &deployer.UndeployStep{Versions: []string{"001"}, Nodes: nodes, OnlyIfDrained: true}},
 		{Migrate: &deployer.MigrateStep{Phase: "contract"}}}
@@ -65,7 +50,7 @@ func TestResumeBeforeContractRunsIt(t *testing.T) {
 
 	err := RunResume(context.Background(), &ResumeOptions{Deps: w.withDatabase(m)})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"contract"}, m.ups)
+	assert.Equal(t, []string{"contract"}, m.Take())
 	cur, err := w.journal().Current()
 	require.NoError(t, err)
 	assert.Equal(t, deployer.StatusDone, cur.Status)
@@ -77,12 +62,12 @@ func TestResumeBeforeContractRunsIt(t *testing.T) {
 // takes it).
 func TestEveryIncidentCommandStartsWithTheMigrator(t *testing.T) {
 	w := newWorld(t, "001")
-	m := &fakeMigrator{}
+	m := &deployertest.Migrator{}
 	d := w.withDatabase(m)
 	run, err := d.start(context.Background(), w.cfg, deployer.SinkFunc(func(deployer.Event) {}))
 	require.NoError(t, err)
 	defer run.Close()
-	assert.Same(t, m, run.Engine.Migrator.(*fakeMigrator))
+	assert.Same(t, m, run.Engine.Migrator.(*deployertest.Migrator))
 	assert.True(t, run.Engine.Spec.Migrations)
 	assert.Nil(t, run.Held)
 	assert.NotNil(t, run.Engine.Store, "rollback finds the last good WAR in the store")

@@ -2,41 +2,18 @@ package releasecmd
 
 import (
 	"context"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer/config"
+	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
 )
 
-// fakeMigrator records the phases it applied.
-type fakeMigrator struct {
-	mu  sync.Mutex
-	ups []string
-}
-
-func (m *fakeMigrator) Pending(context.Context, string) ([]string, error) { return nil, nil }
-
-func (m *fakeMigrator) Up(_ context.Context, phase string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.ups = append(m.ups, phase)
-	return nil
-}
-
-func (m *fakeMigrator) take() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := m.ups
-	m.ups = nil
-	return out
-}
-
 // withDatabase is the world's Deps with a database configured: its Dial gives the cluster m.
-func (w *world) withDatabase(m *fakeMigrator) Deps {
+func (w *world) withDatabase(m *deployertest.Migrator) Deps {
 	d := w.deps()
 	dial := d.Dial
 	d.Dial = func(ctx context.Context, cfg *config.Config) (*Cluster, error) {
@@ -53,7 +30,7 @@ func (w *world) withDatabase(m *fakeMigrator) Deps {
 // migration steps with the Migrator of the dialled cluster.
 func TestReleaseCommandsRunMigrationsWithTheirMigrator(t *testing.T) {
 	w := newWorld(t)
-	m := &fakeMigrator{}
+	m := &deployertest.Migrator{}
 	deploy := func(version string, mod func(*DeployOptions)) error {
 		opts := &DeployOptions{Deps: w.withDatabase(m), ReleaseFlags: ReleaseFlags{WAR: war(t, version), Version: version, Output: OutputText}}
 		if mod != nil {
@@ -62,31 +39,31 @@ func TestReleaseCommandsRunMigrationsWithTheirMigrator(t *testing.T) {
 		return RunDeploy(context.Background(), opts)
 	}
 	require.NoError(t, deploy("001", nil))
-	assert.Equal(t, []string{"expand", "contract"}, m.take(), "deploy")
+	assert.Equal(t, []string{"expand", "contract"}, m.Take(), "deploy")
 
 	w.spec.PauseAfterCanary = true
 	require.ErrorIs(t, deploy("002", nil), outcome.ErrPaused)
-	assert.Equal(t, []string{"expand"}, m.take(), "deploy, paused")
+	assert.Equal(t, []string{"expand"}, m.Take(), "deploy, paused")
 	w.spec.PauseAfterCanary = false
 	require.NoError(t, RunPromote(context.Background(), &PromoteOptions{Deps: w.withDatabase(m), Output: OutputText}))
-	assert.Equal(t, []string{"contract"}, m.take(), "promote")
+	assert.Equal(t, []string{"contract"}, m.Take(), "promote")
 
 	require.NoError(t, deploy("003", func(o *DeployOptions) { o.NoDrain = true }))
-	assert.Equal(t, []string{"expand"}, m.take(), "deploy --no-drain")
+	assert.Equal(t, []string{"expand"}, m.Take(), "deploy --no-drain")
 	require.NoError(t, RunDrain(context.Background(), &DrainOptions{Deps: w.withDatabase(m), Output: OutputText}))
-	assert.Equal(t, []string{"contract"}, m.take(), "drain")
+	assert.Equal(t, []string{"contract"}, m.Take(), "drain")
 }
 
 // TestEveryReleaseCommandStartsWithTheMigrator: the one start of the release commands builds
 // the engine with the cluster's Migrator and takes the lease.
 func TestEveryReleaseCommandStartsWithTheMigrator(t *testing.T) {
 	w := newWorld(t)
-	m := &fakeMigrator{}
+	m := &deployertest.Migrator{}
 	d := w.withDatabase(m)
 	run, err := d.start(context.Background(), w.cfg, nil, 0)
 	require.NoError(t, err)
 	defer run.Close()
-	assert.Same(t, m, run.Engine.Migrator.(*fakeMigrator))
+	assert.Same(t, m, run.Engine.Migrator.(*deployertest.Migrator))
 	assert.True(t, run.Engine.Spec.Migrations)
 	assert.NotNil(t, run.Held)
 	assert.NotNil(t, run.Engine.Preflight)
