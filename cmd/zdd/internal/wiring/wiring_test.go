@@ -18,15 +18,6 @@ import (
 
 var nodes = []string{"n1", "n2", "n3"}
 
-// fakeMigrator records the phases it was asked to apply.
-type fakeMigrator struct{ ups []string }
-
-func (m *fakeMigrator) Pending(context.Context, string) ([]string, error) { return nil, nil }
-func (m *fakeMigrator) Up(_ context.Context, phase string) error {
-	m.ups = append(m.ups, phase)
-	return nil
-}
-
 func testConfig(t *testing.T) *config.Config {
 	cfg := config.Default()
 	cfg.State.Dir = t.TempDir()
@@ -73,10 +64,10 @@ func TestDialDatabaseSetsMigratorWhenConfigured(t *testing.T) {
 func TestStartWiresEverySeam(t *testing.T) {
 	for _, withDB := range []bool{false, true} {
 		cfg := testConfig(t)
-		var m *fakeMigrator
+		var m *deployertest.Migrator
 		var mig deployer.Migrator
 		if withDB {
-			m = &fakeMigrator{}
+			m = &deployertest.Migrator{}
 			mig = m
 		}
 		dials := 0
@@ -95,7 +86,7 @@ func TestStartWiresEverySeam(t *testing.T) {
 		assert.NotNil(t, e.Sink)
 		assert.Nil(t, run.Held, "without Lock the engine takes the lease itself")
 		if withDB {
-			assert.Same(t, m, e.Migrator.(*fakeMigrator))
+			assert.Same(t, m, e.Migrator.(*deployertest.Migrator))
 			assert.True(t, e.Spec.Migrations, "plans get their migration steps")
 		} else {
 			assert.Nil(t, e.Migrator)
