@@ -44,15 +44,13 @@ type Cluster struct {
 	// Unreachable maps each load-balancer host that could not be dialled to the error
 	// (only with Options.KeepUnreachable).
 	Unreachable map[string]error
-
-	closers []func() error
 }
 
-// Close closes every connection.
+// Close closes every load-balancer connection (the Manager clients hold none between calls).
 func (c *Cluster) Close() error {
 	var errs []error
-	for _, f := range c.closers {
-		errs = append(errs, f())
+	for _, r := range c.Runners {
+		errs = append(errs, r.Close())
 	}
 	return errors.Join(errs...)
 }
