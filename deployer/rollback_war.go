@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
@@ -177,6 +178,9 @@ func (e *Engine) storeGivenWAR(p *RollbackPlan, who Lease) error {
 //	deploy bad to the rest, gate (sessions transferred); deploy next to the rest, gate;
 //	route the rest in, the canary out; deploy next to the canary, gate; route every node in;
 //	drain and undeploy the old versions (unless NoDrain).
+//
+// When the oldest cluster member is a canary node, next goes to the canary first (see
+// pausedSteps), so that every later start of next finds it on the member DeltaManager asks.
 func (e *Engine) planPaused(ctx context.Context, p *RollbackPlan) (*RollbackPlan, error) {
 	rel := p.Release
 	st, hist, err := e.startUnfinished(ctx, p, "redeploy")
@@ -218,18 +222,9 @@ func (e *Engine) planPaused(ctx context.Context, p *RollbackPlan) (*RollbackPlan
 	if err != nil {
 		return nil, err
 	}
-	all := e.Spec.NodeNames()
 	from := st.Versions()
 	plan := &Plan{App: e.Spec.App, From: from, To: next, WAR: war.Path, SHA256: war.SHA256, Size: war.Size}
-	add := func(s Step) { plan.Steps = append(plan.Steps, s) }
-	add(Step{Deploy: &DeployStep{Version: rel.Plan.To, Nodes: rest, WAR: badWAR}})
-	add(Step{Gate: &GateStep{Version: rel.Plan.To, Nodes: all, ProbeFrom: rest[0], StateFrom: rest}})
-	add(Step{Deploy: &DeployStep{Version: next, Nodes: rest}})
-	add(Step{Gate: &GateStep{Version: next, Nodes: rest, ProbeFrom: rest[0]}})
-	add(Step{Route: &RouteStep{In: rest, Out: canary}})
-	add(Step{Deploy: &DeployStep{Version: next, Nodes: canary}})
-	add(Step{Gate: &GateStep{Version: next, Nodes: all, ProbeFrom: canary[0], StateFrom: canary}})
-	add(Step{Route: &RouteStep{In: all}})
+	plan.Steps = pausedSteps(e.Spec.NodeNames(), canary, rest, e.MemberAge(ctx), rel.Plan.To, next, badWAR)
 	if !p.opts.NoDrain {
 		spec := *e.Spec
 		spec.Migrations = false
@@ -237,4 +232,31 @@ func (e *Engine) planPaused(ctx context.Context, p *RollbackPlan) (*RollbackPlan
 	}
 	p.Plan = plan
 	return p, nil
+}
+
+// pausedSteps are the routing, deploy and gate steps of a paused release's rollback: bad (the
+// canary's version, its WAR badWAR) to the rest so that they carry the canary's sessions, then
+// next (the previous code again) everywhere, each batch out of rotation while it gets next,
+// nodes deployed oldest member first (age, nil when unknown). DeltaManager gives a new context
+// the sessions of the oldest other member only, so next must first start on the oldest member
+// of the cluster: when that is a canary node, the canary gets next first (the rest, which has
+// bad by then, serves meanwhile), else the rest does.
+func pausedSteps(all, canary, rest, age []string, bad, next, badWAR string) []Step {
+	canary, rest = byAge(canary, age), byAge(rest, age)
+	var steps []Step
+	add := func(s Step) { steps = append(steps, s) }
+	add(Step{Deploy: &DeployStep{Version: bad, Nodes: rest, WAR: badWAR}})
+	add(Step{Gate: &GateStep{Version: bad, Nodes: all, ProbeFrom: rest[0], StateFrom: rest}})
+	first, second := rest, canary
+	if len(age) > 0 && slices.Contains(canary, age[0]) {
+		add(Step{Route: &RouteStep{In: rest, Out: canary}})
+		first, second = canary, rest
+	}
+	add(Step{Deploy: &DeployStep{Version: next, Nodes: first}})
+	add(Step{Gate: &GateStep{Version: next, Nodes: first, ProbeFrom: first[0]}})
+	add(Step{Route: &RouteStep{In: first, Out: second}})
+	add(Step{Deploy: &DeployStep{Version: next, Nodes: second}})
+	add(Step{Gate: &GateStep{Version: next, Nodes: all, ProbeFrom: second[0], StateFrom: second}})
+	add(Step{Route: &RouteStep{In: all}})
+	return steps
 }

@@ -40,7 +40,14 @@ type Cluster struct {
 	Sessions map[string]map[string]map[string]time.Time
 	// NoResync marks nodes whose ResyncSessions changes nothing (the transfer timed out).
 	NoResync map[string]bool
-	log      []string
+	// Members, when set, is the cluster membership by age, oldest first: Managers then answer
+	// ClusterMembers, and a version deployed to a node takes its sessions from the oldest other
+	// member, as DeltaManager does; when that member does not run the version, the new context
+	// starts empty with noContextManagerReceived (see members.go).
+	Members []string
+	// noContext is node -> version -> started without a context manager on the oldest member.
+	noContext map[string]map[string]bool
+	log       []string
 }
 
 // New returns a cluster of nodes that all run the given versions of /app, every node in rotation.
@@ -150,6 +157,7 @@ func (m *Manager) Deploy(ctx context.Context, cx tomcatmgr.Context, _ string, pr
 		return tomcatmgr.ErrAlreadyExists
 	}
 	m.c.Apps[m.node][cx.Version] = &tomcatmgr.App{Context: cx, State: tomcatmgr.StateRunning}
+	m.c.transferState(m.node, cx.Version)
 	m.c.record("deploy %s %s", m.node, cx.Version)
 	if progress != nil {
 		progress(10, 10)
@@ -189,8 +197,9 @@ func (m *Manager) SessionManager(_ context.Context, cx tomcatmgr.Context) (tomca
 	if m.c.Plain[m.node] && m.c.isNew(m.node, cx.Version) {
 		return tomcatmgr.SessionManager{ClassName: "org.apache.catalina.session.StandardManager"}, nil
 	}
+	noContext := m.c.noContext[m.node][cx.Version]
 	return tomcatmgr.SessionManager{ClassName: "org.apache.catalina.ha.session.DeltaManager", Clustered: true,
-		StateTransferred: !m.c.NoState[m.node]}, nil
+		StateTransferred: !m.c.NoState[m.node] && !noContext, NoContextManagerReceived: noContext}, nil
 }
 
 // HasSession finds every session (replication always works here).
