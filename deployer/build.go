@@ -73,6 +73,9 @@ func (s *Spec) NodeNames() []string {
 type ClusterState struct {
 	// Apps maps a node to the versions of the application it has.
 	Apps map[string][]tomcatmgr.App
+	// Age is the nodes by cluster-member age, oldest first (Engine.MemberAge), nil when not
+	// read or unknown: BuildPlan deploys each batch oldest member first.
+	Age []string
 }
 
 // Versions returns every version of the application found on any node, in Tomcat's order.
@@ -247,6 +250,9 @@ func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, 
 		return nil, err
 	}
 	a, b := batches(names, spec.CanarySize)
+	// DeltaManager gives a new context the sessions of the oldest other member only: the
+	// batch's oldest member first, then the others find the version on it.
+	a, b = byAge(a, state.Age), byAge(b, state.Age)
 	p := &Plan{App: spec.App, From: from, To: to, WAR: war.Path, SHA256: war.SHA256, Size: war.Size}
 	add := func(s Step) { p.Steps = append(p.Steps, s) }
 	add(Step{Preflight: &PreflightStep{}})

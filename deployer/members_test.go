@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
+	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
 func TestMemberAgeReadsTheOrderFromTheNodesViews(t *testing.T) {
@@ -73,3 +74,20 @@ func TestRollbackPausedWhenTheOldestMembersAreCanaryNodes(t *testing.T) {
 }
 
 func join(s []string) string { return strings.Join(s, ",") }
+
+func TestBuildPlanDeploysEachBatchOldestMemberFirst(t *testing.T) {
+	six := []string{"n1", "n2", "n3", "n4", "n5", "n6"}
+	st := &ClusterState{Apps: map[string][]tomcatmgr.App{}, Age: []string{"n5", "n2", "n1", "n6", "n3", "n4"}}
+	for _, n := range six {
+		st.Apps[n] = []tomcatmgr.App{{Context: tomcatmgr.Context{Path: "/app", Version: "001"}, State: tomcatmgr.StateRunning}}
+	}
+	p, err := BuildPlan(testSpec(six), st, "002", WARInfo{Path: "app.war"})
+	require.NoError(t, err)
+	var deploys []string
+	for _, s := range p.Steps {
+		if s.Deploy != nil {
+			deploys = append(deploys, join(s.Deploy.Nodes))
+		}
+	}
+	assert.Equal(t, []string{"n2,n1", "n5,n6,n3,n4"}, deploys, "batches keep the configuration's canary, each deployed oldest first")
+}

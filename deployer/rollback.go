@@ -264,6 +264,7 @@ func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*
 	spec := *e.Spec
 	spec.NoDrain, spec.PauseAfterCanary, spec.Pause = p.opts.NoDrain, false, 0
 	spec.Migrations = false // a rollback runs no migrations: the expand ones of the good code ran already
+	st.Age = e.MemberAge(ctx)
 	p.Plan, err = BuildPlan(&spec, st, next, war)
 	if err != nil {
 		return nil, err

@@ -160,6 +160,7 @@ func buildPlan(ctx context.Context, e *deployer.Engine, version string, war depl
 	} else if err := deployer.CheckVersion(version, e.Spec.VersionWidth, running); err != nil {
 		return nil, running, err
 	}
+	st.Age = e.MemberAge(ctx)
 	plan, err := deployer.BuildPlan(e.Spec, st, version, war)
 	return plan, running, err
 }
