@@ -55,6 +55,9 @@ type Server struct {
 	weightSpan  [2]int // the weight=N token
 	downSpans   [][2]int
 	backupSpans [][2]int
+	params      [][2]int // every parameter token after the address
+	semiEnd     int      // offset just after the directive's ";"
+	mark        roleMark // the role marker zdd wrote after the ";" (sticky files, see sticky.go)
 }
 
 type tokKind int
@@ -274,8 +277,10 @@ func (p *parser) directive(up *Upstream, words []token, semi token) error {
 		return p.lex.errf(words[0].line, "server without an address in upstream %s", up.Name)
 	}
 	s := &Server{Addr: words[1].val, Line: words[0].line, Weight: 1,
-		addrEnd: words[1].end, lastEnd: words[len(words)-1].end}
+		addrEnd: words[1].end, lastEnd: words[len(words)-1].end, semiEnd: semi.end}
+	s.mark = parseMark(p.lex.src, semi.end)
 	for _, w := range words[2:] {
+		s.params = append(s.params, [2]int{w.start, w.end})
 		switch {
 		case w.val == "down":
 			s.Down = true
