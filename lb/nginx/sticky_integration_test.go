@@ -34,12 +34,18 @@ func stickyEnv(t *testing.T) *testenv.Env {
 	return sticky
 }
 
-// TestIntegrationStickyEveryShapePassesNginxTest renders every combination of node states
+// TestIntegrationSticky runs the sticky checks below in one switch of testenv to sticky mode.
+func TestIntegrationSticky(t *testing.T) {
+	env := stickyEnv(t)
+	t.Run("every shape passes nginx -t", func(t *testing.T) { stickyEveryShapePassesNginxTest(t, env) })
+	t.Run("fallback routes", func(t *testing.T) { stickyFallbackRoutes(t, env) })
+}
+
+// stickyEveryShapePassesNginxTest renders every combination of node states
 // (in rotation, fallback, down) into lb1's real sticky upstream file and runs nginx -t on
 // lb1's real main configuration with it: Nginx accepts every file zdd writes, and every node
 // back in gives the file as it was.
-func TestIntegrationStickyEveryShapePassesNginxTest(t *testing.T) {
-	env := stickyEnv(t)
+func stickyEveryShapePassesNginxTest(t *testing.T, env *testenv.Env) {
 	l := env.LBs[0]
 	orig, err := os.ReadFile(l.UpstreamFile)
 	require.NoError(t, err)
@@ -78,11 +84,10 @@ func TestIntegrationStickyEveryShapePassesNginxTest(t *testing.T) {
 	t.Logf("nginx -t accepted all %d shapes in %s", len(allStates(lb.SortedNodes(cur), cur)), time.Since(start).Round(time.Millisecond))
 }
 
-// TestIntegrationStickyFallbackRoutes applies "n3 alone in rotation, n1 and n2 fallbacks" on
+// stickyFallbackRoutes applies "n3 alone in rotation, n1 and n2 fallbacks" on
 // both real load balancers: Nginx runs it (Verify), new users and the sessions of n1 go to n3,
 // and every node back in restores the upstream files byte for byte.
-func TestIntegrationStickyFallbackRoutes(t *testing.T) {
-	env := stickyEnv(t)
+func stickyFallbackRoutes(t *testing.T, env *testenv.Env) {
 	_, _, b := setup(t)
 	ctx := context.Background()
 	orig := map[string][]byte{}
