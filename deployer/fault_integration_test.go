@@ -4,6 +4,7 @@ package deployer_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
