@@ -19,9 +19,10 @@ func (e *SyntaxError) Error() string {
 }
 
 // File is a parsed upstream file. It keeps the original bytes: rendering
-// changes only the weight and down parameters of the servers it changes, so
-// comments, spacing and every other parameter (max_fails, backup, resolve...)
-// stay as they were.
+// changes only the weight, down and backup parameters of the servers it
+// changes (and, in a sticky file, zdd's role comment after them; see
+// sticky.go), so comments, spacing and every other parameter (max_fails,
+// resolve...) stay as they were.
 type File struct {
 	src []byte
 	// Upstreams are the upstream blocks in file order.
