@@ -55,8 +55,8 @@ type Spec struct {
 	// Migrations tells whether a Migrator is configured.
 	Migrations bool
 	// Fallback keeps the nodes out of rotation as the load balancer's backup servers instead
-	// of down, where it can express that (round-robin upstreams): if every node in rotation
-	// fails, requests go to them at once. See Engine.applyRoute.
+	// of down, where it can express that (Nginx round-robin and sticky upstreams): if every
+	// node in rotation fails, requests go to them at once. See Engine.applyRoute.
 	Fallback bool
 }
 

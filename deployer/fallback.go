@@ -10,10 +10,11 @@ import (
 
 // applyRoute applies states in one change. With Spec.Fallback, the nodes it takes out of
 // rotation that still answer are kept as backup servers (lb.State.Backup): when every node in
-// rotation fails, the load balancer retries on them at once, before zdd has noticed. A load
-// balancer that cannot express it (sticky upstreams list each node in several blocks) refuses
-// with lb.ErrInvalidState, changing nothing; the engine then writes them down for the rest of
-// the run. It returns the states applied.
+// rotation fails, the load balancer retries on them at once, before zdd has noticed. (Nginx
+// sticky upstreams use them only where one node, or none, is left in rotation for a block; see
+// lb/nginx/sticky.go.) A load balancer that cannot express it refuses with lb.ErrInvalidState,
+// changing nothing; the engine then writes them down for the rest of the run. It returns the
+// states applied.
 func (e *Engine) applyRoute(ctx context.Context, states map[string]lb.State) (map[string]lb.State, error) {
 	if !e.Spec.Fallback || e.noBackup {
 		return states, e.Router.Apply(ctx, states)

@@ -4,6 +4,7 @@ package deployer_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -26,6 +27,8 @@ import (
 type serviceProbe struct {
 	mu       sync.Mutex
 	failures []time.Time
+	why      []string // what each failure was
+	log      []string // outage: the first three failures after the fault and the last
 	stop     chan struct{}
 	done     chan struct{}
 }
@@ -46,8 +49,13 @@ func probeService(url string) *serviceProbe {
 				resp.Body.Close()
 			}
 			if err != nil || resp.StatusCode != http.StatusOK {
+				why := fmt.Sprint(err)
+				if err == nil {
+					why = resp.Status
+				}
 				p.mu.Lock()
 				p.failures = append(p.failures, time.Now())
+				p.why = append(p.why, why)
 				p.mu.Unlock()
 			}
 		}
@@ -63,10 +71,13 @@ func (p *serviceProbe) outage(since time.Time) (time.Duration, int) {
 	defer p.mu.Unlock()
 	var last time.Time
 	n := 0
-	for _, f := range p.failures {
+	for i, f := range p.failures {
 		if !f.Before(since) {
 			n++
 			last = f
+			if n <= 3 || i == len(p.failures)-1 {
+				p.log = append(p.log, fmt.Sprintf("%s after the fault: %s", f.Sub(since).Round(time.Millisecond), p.why[i]))
+			}
 		}
 	}
 	if last.IsZero() {
@@ -119,6 +130,9 @@ func (f *fixture) releaseWithFault(t *testing.T, s *deployer.Spec, at func(deplo
 			t.Fatal("the fault was never injected")
 		}
 		fr.service, fr.probeErr = probe.outage(fr.injected)
+		for _, l := range probe.log {
+			t.Logf("probe failure %s", l)
+		}
 		rel, err := e.Journal.Current()
 		require.NoError(t, err)
 		fr.zddLost = rel.LostSessions

@@ -62,7 +62,9 @@ type State struct {
 	Down bool
 	// Backup, with Down, keeps the node as a fallback: the load balancer sends it requests
 	// only when every node in rotation fails (Nginx: the backup parameter instead of down).
-	// Only upstreams where each node is listed once support it (round-robin, not hash).
+	// An implementation that cannot express it refuses it with ErrInvalidState (Nginx takes it
+	// in round-robin and in sticky upstreams, where a block uses its backups only when one
+	// node, or none, of it is left in rotation).
 	Backup bool
 }
 

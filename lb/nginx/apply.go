@@ -104,11 +104,26 @@ func (b *Balancer) prepare(ctx context.Context, addrs map[string]lb.State) ([]ch
 	return plan, nil
 }
 
-// checkRendered parses the rendered file again and checks the states.
+// checkRendered parses the rendered file again and checks the states. A sticky file must
+// keep a server that is not backup in every block, and rendering the states again must
+// change nothing (see sticky.go).
 func checkRendered(out []byte, addrs map[string]lb.State, ups []string) error {
 	f, err := Parse(out)
 	if err != nil {
 		return err
+	}
+	if sel, err := f.selected(ups); err == nil && isSticky(sel) {
+		if err := checkSticky(sel); err != nil {
+			return err
+		}
+		again, err := f.Render(addrs, ups)
+		if err != nil {
+			return err
+		}
+		if d := firstLineDiff(out, again); d != "" {
+			return fmt.Errorf("rendering the states again changes %s", d)
+		}
+		return nil
 	}
 	got, err := f.States(ups)
 	if err != nil {

@@ -26,13 +26,14 @@ func TestRenderBackupRoundTrip(t *testing.T) {
 	assert.Equal(t, "upstream tomcat {\n    server a:1 weight=1 max_fails=1; # n1\n    server b:1 weight=1 down;\n}\n", string(out))
 }
 
-func TestRenderBackupRefusedInSeveralBlocks(t *testing.T) {
-	src := "upstream tomcat { server a:1; server b:1; }\nupstream tomcat_a { server a:1; server b:1 backup; }\n"
+func TestRenderBackupInSeveralBlocks(t *testing.T) {
+	src := "upstream tomcat {\n server a:1;\n server b:1;\n}\nupstream tomcat_a {\n server a:1;\n server b:1 backup;\n}\n"
 	f, err := Parse([]byte(src))
 	require.NoError(t, err)
-	_, err = f.Render(map[string]lb.State{"b:1": {Weight: 1, Down: true, Backup: true}}, nil)
-	require.ErrorIs(t, err, lb.ErrInvalidState)
 	st, err := f.States(nil)
 	require.NoError(t, err)
 	assert.Equal(t, lb.State{Weight: 1}, st["b:1"], "a configured backup in a sticky block is not a zdd backup")
+	out, err := f.Render(map[string]lb.State{"b:1": {Weight: 1, Down: true, Backup: true}}, nil)
+	require.NoError(t, err, "sticky files take backups too (sticky.go)")
+	assert.Equal(t, "upstream tomcat {\n server a:1;\n server b:1 backup; # zdd: configured primary\n}\nupstream tomcat_a {\n server a:1;\n server b:1 backup;\n}\n", string(out))
 }

@@ -135,6 +135,15 @@ func (b *Balancer) verifyHost(ctx context.Context, h Host, addrs map[string]lb.S
 	if err != nil {
 		return fmt.Errorf("nginx: %s on %s: %w", h.UpstreamFile, h.Name, err)
 	}
+	if sel, err := f.selected(b.opts.Upstreams); err == nil && isSticky(sel) {
+		if err := verifySticky(h, f, addrs, b.opts.Upstreams); err != nil {
+			return err
+		}
+		if !v.loaded() {
+			return v.notLoaded(h)
+		}
+		return nil
+	}
 	got, err := f.States(b.opts.Upstreams)
 	if err != nil {
 		return fmt.Errorf("%w: %w", lb.ErrNotLive, err)
@@ -153,6 +162,40 @@ func (b *Balancer) verifyHost(ctx context.Context, h Host, addrs map[string]lb.S
 		return v.notLoaded(h)
 	}
 	return nil
+}
+
+// verifySticky checks that a sticky file holds the states: rendering them into it changes
+// nothing, so that every line has the flags the states give it (the backup levels of
+// sticky.go), not only the nodes' own states.
+func verifySticky(h Host, f *File, addrs map[string]lb.State, ups []string) error {
+	out, err := f.Render(addrs, ups)
+	if err != nil {
+		return fmt.Errorf("nginx: verify on %s: %w", h.Name, err)
+	}
+	if d := firstLineDiff(f.Bytes(), out); d != "" {
+		return fmt.Errorf("nginx: verify on %s: %w: %s differs from the states asked: it is %s (hint: apply the same states again)",
+			h.Name, lb.ErrNotLive, h.UpstreamFile, d)
+	}
+	return nil
+}
+
+// firstLineDiff describes the first line that differs between got and want ("" if none):
+// `line 12 "server a backup;", want "server a;"`.
+func firstLineDiff(got, want []byte) string {
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("line %d %q, want %q", i+1, strings.TrimSpace(gl), strings.TrimSpace(wl))
+		}
+	}
+	return ""
 }
 
 // commandError describes a failed command for an error message that names the host

@@ -34,7 +34,8 @@
 //
 // Servers are matched by address: a change to 127.0.0.1:18081 applies to
 // every upstream block that lists that address (sticky setups list a node in
-// several blocks, as primary in its own and as backup in the others).
+// several blocks, as primary in its own and as backup in the others; there
+// every line is rendered from the states of all the nodes, see sticky.go).
 package nginx
 
 import (

@@ -19,9 +19,10 @@ func (e *SyntaxError) Error() string {
 }
 
 // File is a parsed upstream file. It keeps the original bytes: rendering
-// changes only the weight and down parameters of the servers it changes, so
-// comments, spacing and every other parameter (max_fails, backup, resolve...)
-// stay as they were.
+// changes only the weight, down and backup parameters of the servers it
+// changes (and, in a sticky file, zdd's role comment after them; see
+// sticky.go), so comments, spacing and every other parameter (max_fails,
+// resolve...) stay as they were.
 type File struct {
 	src []byte
 	// Upstreams are the upstream blocks in file order.
@@ -55,6 +56,9 @@ type Server struct {
 	weightSpan  [2]int // the weight=N token
 	downSpans   [][2]int
 	backupSpans [][2]int
+	params      [][2]int // every parameter token after the address
+	semiEnd     int      // offset just after the directive's ";"
+	mark        roleMark // the role marker zdd wrote after the ";" (sticky files, see sticky.go)
 }
 
 type tokKind int
@@ -274,8 +278,10 @@ func (p *parser) directive(up *Upstream, words []token, semi token) error {
 		return p.lex.errf(words[0].line, "server without an address in upstream %s", up.Name)
 	}
 	s := &Server{Addr: words[1].val, Line: words[0].line, Weight: 1,
-		addrEnd: words[1].end, lastEnd: words[len(words)-1].end}
+		addrEnd: words[1].end, lastEnd: words[len(words)-1].end, semiEnd: semi.end}
+	s.mark = parseMark(p.lex.src, semi.end)
 	for _, w := range words[2:] {
+		s.params = append(s.params, [2]int{w.start, w.end})
 		switch {
 		case w.val == "down":
 			s.Down = true

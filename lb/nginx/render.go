@@ -62,11 +62,16 @@ func (f *File) names() string {
 
 // States returns the state of every server address listed in the selected
 // upstream blocks (all when upstreams is empty). A server listed in several
-// blocks must have the same weight and down flag in each of them.
+// blocks must have the same weight and down flag in each of them, except in a
+// sticky file (see sticky.go), where the weights must agree and the flags of
+// all the lines tell the node's state.
 func (f *File) States(upstreams []string) (map[string]lb.State, error) {
 	ups, err := f.selected(upstreams)
 	if err != nil {
 		return nil, err
+	}
+	if isSticky(ups) {
+		return stickyStates(ups)
 	}
 	out := map[string]lb.State{}
 	where := map[string]string{}
@@ -120,7 +125,10 @@ type edit struct {
 // applied to every server directive, in the selected upstream blocks, that
 // lists that address. An address not listed in any selected block wraps
 // lb.ErrUnknownNode; a weight outside MinWeight..MaxWeight wraps
-// lb.ErrInvalidState. Nothing else in the file changes.
+// lb.ErrInvalidState. Nothing else in the file changes; no states, no change.
+// In a sticky file (an address listed in several selected blocks) every line
+// of the selected blocks is rendered from the states of all the nodes (see
+// sticky.go).
 func (f *File) Render(states map[string]lb.State, upstreams []string) ([]byte, error) {
 	if err := lb.CheckStates(states, MinWeight, MaxWeight); err != nil {
 		return nil, fmt.Errorf("nginx: %w", err)
@@ -129,19 +137,14 @@ func (f *File) Render(states map[string]lb.State, upstreams []string) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
+	if len(states) == 0 {
+		return bytes.Clone(f.src), nil
+	}
+	if isSticky(ups) {
+		return f.renderSticky(states, ups)
+	}
 	found := map[string]bool{}
 	backup := zddBackups(ups)
-	listed := map[string]int{}
-	for _, u := range ups {
-		for _, s := range u.Servers {
-			listed[s.Addr]++
-		}
-	}
-	for _, a := range lb.SortedNodes(states) {
-		if states[a].Backup && states[a].Down && listed[a] > 1 {
-			return nil, fmt.Errorf("nginx: %w: node %s: backup needs an upstream that lists each server once (it is in %d blocks); use down", lb.ErrInvalidState, a, listed[a])
-		}
-	}
 	var edits []edit
 	for _, u := range ups {
 		for _, s := range u.Servers {
@@ -158,7 +161,16 @@ func (f *File) Render(states map[string]lb.State, upstreams []string) ([]byte, e
 			return nil, fmt.Errorf("nginx: %w: no server %s in upstream %s", lb.ErrUnknownNode, a, f.names())
 		}
 	}
-	sort.SliceStable(edits, func(i, j int) bool { return edits[i].start < edits[j].start })
+	return f.apply(edits), nil
+}
+
+// apply returns the source with the edits made. Edits must not overlap; at one offset an
+// insertion goes before a removal, and insertions keep their order.
+func (f *File) apply(edits []edit) []byte {
+	sort.SliceStable(edits, func(i, j int) bool {
+		a, b := edits[i], edits[j]
+		return a.start < b.start || (a.start == b.start && a.end == a.start && b.end > b.start)
+	})
 	var b bytes.Buffer
 	pos := 0
 	for _, e := range edits {
@@ -167,23 +179,29 @@ func (f *File) Render(states map[string]lb.State, upstreams []string) ([]byte, e
 		pos = e.end
 	}
 	b.Write(f.src[pos:])
-	return b.Bytes(), nil
+	return b.Bytes()
+}
+
+// weightEdits returns the change that gives s the weight w (w 0: keep it).
+func weightEdits(s *Server, w int) []edit {
+	switch {
+	case w == 0:
+	case s.hasWeight && w != s.Weight:
+		return []edit{{s.weightSpan[0], s.weightSpan[1], "weight=" + strconv.Itoa(w)}}
+	case !s.hasWeight && w != 1:
+		return []edit{{s.addrEnd, s.addrEnd, " weight=" + strconv.Itoa(w)}}
+	}
+	return nil
 }
 
 // edits returns the changes that turn s into st; zddBackup tells that s's backup parameter
 // was written for a lb.State.Backup (and may be removed).
 func (f *File) edits(s *Server, st lb.State, zddBackup bool) []edit {
-	var out []edit
 	w := st.Weight
 	if st.Down && w == 0 {
 		w = s.Weight
 	}
-	switch {
-	case s.hasWeight && w != s.Weight:
-		out = append(out, edit{s.weightSpan[0], s.weightSpan[1], "weight=" + strconv.Itoa(w)})
-	case !s.hasWeight && w != 1:
-		out = append(out, edit{s.addrEnd, s.addrEnd, " weight=" + strconv.Itoa(w)})
-	}
+	out := weightEdits(s, w)
 	wantDown, wantBackup := st.Down && !st.Backup, st.Down && st.Backup
 	switch {
 	case wantDown && !s.Down:
