@@ -240,3 +240,33 @@ func (e *Engine) deployedTo(ctx context.Context, rel *Release, failed int, names
 	}
 	return has
 }
+
+// isolateDown starts a rollback, when the sentinel found nodes in rotation down while another
+// node is still in rotation, by taking only those nodes out: no node goes in, so no readmission
+// gate runs, and the load balancer stops sending requests to a frozen node (which accepts them
+// and answers nothing, so that Nginx waits for it) at the first reload, before the rollback's
+// own routing changes and their gates. A node that was alone in rotation is left to the backup
+// servers (see backupsWith): the rollback routes the others in next anyway. A failure is a
+// warning: the rollback's routing changes keep the nodes out too.
+func (r *run) isolateDown(ctx context.Context) {
+	e := r.e
+	s := e.sentinel
+	if s == nil {
+		return
+	}
+	var dead []string
+	s.mu.Lock()
+	left := len(s.in)
+	for _, n := range e.Spec.NodeNames() {
+		if _, ok := s.dead[n]; ok {
+			dead = append(dead, n)
+		}
+	}
+	s.mu.Unlock()
+	if len(dead) == 0 || left == 0 {
+		return
+	}
+	if err := r.rollbackStep(ctx, Step{Route: &RouteStep{Out: dead}}); err != nil {
+		e.emit(Event{Type: EventWarning, Kind: "route", Message: fmt.Sprintf("could not take %s out of rotation at once (%v); the rollback keeps it out", strings.Join(dead, ","), err)})
+	}
+}

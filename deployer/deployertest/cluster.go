@@ -97,11 +97,42 @@ func (c *Cluster) State(node string) lb.State {
 	return c.States[node]
 }
 
-// SetSessions sets the session count of a version on a node.
+// SetSessions sets the session count of a version on a node, and gives the node that many
+// session ids of the version (S0, S1...: the same ids on every node, as replication would).
 func (c *Cluster) SetSessions(node, version string, n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.Apps[node][version].Sessions = n
+	ids := c.sessionsOf(node, version)
+	for i := 0; i < n; i++ {
+		if id := fmt.Sprintf("S%d", i); !hasID(ids, id) {
+			ids[id] = time.Time{}
+		}
+	}
+}
+
+// transferState gives node the session ids of version that the first other node (by name)
+// running it holds, as a DeltaManager receives them at start; c.mu must be held.
+func (c *Cluster) transferState(node, version string) {
+	var nodes []string
+	for n := range c.Apps {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	for _, n := range nodes {
+		if a, ok := c.Apps[n][version]; n != node && ok && a.State == tomcatmgr.StateRunning {
+			mine := c.sessionsOf(node, version)
+			for id, at := range c.sessionsOf(n, version) {
+				mine[id] = at
+			}
+			return
+		}
+	}
+}
+
+func hasID(ids map[string]time.Time, id string) bool {
+	_, ok := ids[id]
+	return ok
 }
 
 // Manager returns node's Tomcat Manager.
@@ -150,6 +181,9 @@ func (m *Manager) Deploy(ctx context.Context, cx tomcatmgr.Context, _ string, pr
 		return tomcatmgr.ErrAlreadyExists
 	}
 	m.c.Apps[m.node][cx.Version] = &tomcatmgr.App{Context: cx, State: tomcatmgr.StateRunning}
+	if !m.c.NoState[m.node] {
+		m.c.transferState(m.node, cx.Version)
+	}
 	m.c.record("deploy %s %s", m.node, cx.Version)
 	if progress != nil {
 		progress(10, 10)
