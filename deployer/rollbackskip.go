@@ -165,7 +165,14 @@ const UndeploySettle = 90 * time.Second
 // server.xml" until the WAR is in place) is tried again every second, up to UndeploySettle,
 // each time after List shows the context still there. Other errors (401, 403...) are final.
 func (e *Engine) undeployNode(ctx context.Context, node string, cx tomcatmgr.Context) (lost int, err error) {
+	return e.undeployNodeThen(ctx, node, cx, func(context.Context) {})
+}
+
+// undeployNodeThen is undeployNode calling before right before each undeploy call (to read
+// the sessions that end with it, see sessioncount.go).
+func (e *Engine) undeployNodeThen(ctx context.Context, node string, cx tomcatmgr.Context, before func(context.Context)) (lost int, err error) {
 	m := e.Managers[node]
+	before(ctx)
 	err = e.during(ctx, "undeploy of "+cx.Name()+" on "+node, e.Spec.DeployTimeout, func(ctx context.Context) error {
 		return m.Undeploy(ctx, cx)
 	})
@@ -188,6 +195,7 @@ func (e *Engine) undeployNode(ctx context.Context, node string, cx tomcatmgr.Con
 		// The context finished starting meanwhile and may have served sessions (a backup
 		// server does): they end with it.
 		lost = max(lost, a.Sessions)
+		before(ctx)
 		err := m.Undeploy(ctx, cx)
 		if err == nil || errors.Is(err, tomcatmgr.ErrNotFound) {
 			return true, nil

@@ -56,7 +56,8 @@ func (e *Engine) undeployCounted(ctx context.Context, idx int, nodes []string, c
 	return err
 }
 
-// undeployWatched runs undeployNode while reading the session ids of cx on node, and returns
+// undeployWatched runs undeployNode while reading the session ids of cx on node (right before
+// each undeploy call and every SessionWatchInterval while it runs), and returns
 // every id seen; ok is false when a read failed otherwise than with ErrNotFound (a context not
 // started yet, or gone, has no sessions) and no read succeeded. lost is undeployNode's own
 // count (the sessions listed before a retried undeploy).
@@ -80,7 +81,12 @@ func (e *Engine) undeployWatched(ctx context.Context, node string, cx tomcatmgr.
 			failed = true
 		}
 	}
-	note(read(ctx))
+	var mu sync.Mutex // read runs in the watch below and right before each undeploy call
+	readNow := func(ctx context.Context) {
+		mu.Lock()
+		defer mu.Unlock()
+		note(read(ctx))
+	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -96,10 +102,10 @@ func (e *Engine) undeployWatched(ctx context.Context, node string, cx tomcatmgr.
 				return
 			case <-t.C:
 			}
-			note(read(ctx))
+			readNow(ctx)
 		}
 	}()
-	lost, err = e.undeployNode(ctx, node, cx)
+	lost, err = e.undeployNodeThen(ctx, node, cx, readNow)
 	close(stop)
 	wg.Wait()
 	return ids, succeeded || !failed, lost, err
