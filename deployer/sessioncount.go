@@ -12,9 +12,9 @@ import (
 
 // SessionWatchInterval is how often the session ids of a context are read while its undeploy
 // runs, to count the sessions it ends. Tomcat ends a context's sessions as the undeploy starts
-// stopping it, and a session created after the last read before that is missed: measured on
-// testenv, a context that had just started held a session for less than 100 ms before its
-// undeploy ended it. One read takes 1-150 ms there.
+// stopping it, and a session created after the last read before that is missed: on testenv,
+// reads every 100 ms missed the 2-3 sessions a context that had just started created before its
+// undeploy (docs/faults.md). One read takes 1-150 ms there.
 const SessionWatchInterval = 20 * time.Millisecond
 
 // sessionReadTimeout bounds one read of a context's session ids during an undeploy.
