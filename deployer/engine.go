@@ -48,6 +48,8 @@ type Engine struct {
 	sentinel *sentinel
 	// noBackup is set once the load balancer refused backup servers (see applyRoute).
 	noBackup bool
+	// ended holds, per context, the session ids this engine's undeploys ended (sessioncount.go).
+	ended map[string]map[string]bool
 }
 
 // WatchError is a failure seen by the synthetic users of Engine.Watch.
@@ -301,6 +303,7 @@ func (r *run) pastFinalRoute(i int) bool {
 // *SkippedNodesError naming it.
 func (r *run) rollback(ctx context.Context, failed int) error {
 	e, rel := r.e, r.rel
+	r.isolateDown(ctx)
 	names, gone := e.reachableNodes(ctx)
 	if len(names) == 0 {
 		return &SkippedNodesError{Nodes: gone, Version: rel.Plan.To}
@@ -316,22 +319,30 @@ func (r *run) rollback(ctx context.Context, failed int) error {
 	steps := keepOut(append(pre, RollbackSteps(names, hasList, rel.Plan.To, e.Spec.CanarySize)...), gone)
 	e.emit(Event{Type: EventRollbackStarted, Message: fmt.Sprintf("rolling back: %d steps, %s off %s", len(steps), rel.Plan.To, strings.Join(hasList, ","))})
 	for k, s := range steps {
-		rec := StepRecord{Step: s.String(), Started: time.Now().UTC()}
-		e.emit(Event{Type: EventStepStarted, Kind: "rollback " + s.Kind(), Message: s.String()})
-		err := e.runStep(ctx, 0, s, rel)
-		rec.Finished = time.Now().UTC()
-		if err != nil {
-			rec.Error = err.Error()
-			rel.Rollback = append(rel.Rollback, rec)
+		if err := r.rollbackStep(ctx, s); err != nil {
 			return fmt.Errorf("rollback step %d (%s): %w", k+1, s, err)
 		}
-		rel.Rollback = append(rel.Rollback, rec)
-		_ = r.save()
 	}
 	if len(gone) > 0 {
 		return &SkippedNodesError{Nodes: gone, Version: rel.Plan.To, Done: names, MayHave: mayHave(rel, failed, gone)}
 	}
 	return nil
+}
+
+// rollbackStep runs one step of a rollback and records it in the release.
+func (r *run) rollbackStep(ctx context.Context, s Step) error {
+	rec := StepRecord{Step: s.String(), Started: time.Now().UTC()}
+	r.e.emit(Event{Type: EventStepStarted, Kind: "rollback " + s.Kind(), Message: s.String()})
+	err := r.e.runStep(ctx, 0, s, r.rel)
+	rec.Finished = time.Now().UTC()
+	if err != nil {
+		rec.Error = err.Error()
+	}
+	r.rel.Rollback = append(r.rel.Rollback, rec)
+	if err == nil {
+		_ = r.save()
+	}
+	return err
 }
 
 // finish emits the summary and, when the release ended, appends it to the history.

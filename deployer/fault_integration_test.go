@@ -100,7 +100,9 @@ type faultRun struct {
 }
 
 func (f *fixture) releaseWithFault(t *testing.T, s *deployer.Spec, at func(deployer.Event) bool, inject func()) faultRun {
-	require.NoError(t, f.release(t, s, testenv.WAROptions{Version: "001"}), "first release")
+	first := *s
+	first.Pause, first.PauseAfterCanary = 0, false // the pauses are the faulty release's
+	require.NoError(t, f.release(t, &first, testenv.WAROptions{Version: "001"}), "first release")
 	var fr faultRun
 	r := f.underLoad(t, func() {
 		ctx := context.Background()

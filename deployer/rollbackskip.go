@@ -165,7 +165,14 @@ const UndeploySettle = 90 * time.Second
 // server.xml" until the WAR is in place) is tried again every second, up to UndeploySettle,
 // each time after List shows the context still there. Other errors (401, 403...) are final.
 func (e *Engine) undeployNode(ctx context.Context, node string, cx tomcatmgr.Context) (lost int, err error) {
+	return e.undeployNodeThen(ctx, node, cx, func(context.Context) {})
+}
+
+// undeployNodeThen is undeployNode calling before right before each undeploy call (to read
+// the sessions that end with it, see sessioncount.go).
+func (e *Engine) undeployNodeThen(ctx context.Context, node string, cx tomcatmgr.Context, before func(context.Context)) (lost int, err error) {
 	m := e.Managers[node]
+	before(ctx)
 	err = e.during(ctx, "undeploy of "+cx.Name()+" on "+node, e.Spec.DeployTimeout, func(ctx context.Context) error {
 		return m.Undeploy(ctx, cx)
 	})
@@ -188,6 +195,7 @@ func (e *Engine) undeployNode(ctx context.Context, node string, cx tomcatmgr.Con
 		// The context finished starting meanwhile and may have served sessions (a backup
 		// server does): they end with it.
 		lost = max(lost, a.Sessions)
+		before(ctx)
 		err := m.Undeploy(ctx, cx)
 		if err == nil || errors.Is(err, tomcatmgr.ErrNotFound) {
 			return true, nil
@@ -239,4 +247,34 @@ func (e *Engine) deployedTo(ctx context.Context, rel *Release, failed int, names
 		}
 	}
 	return has
+}
+
+// isolateDown starts a rollback, when the sentinel found nodes in rotation down while another
+// node is still in rotation, by taking only those nodes out: no node goes in, so no readmission
+// gate runs, and the load balancer stops sending requests to a frozen node (which accepts them
+// and answers nothing, so that Nginx waits for it) at the first reload, before the rollback's
+// own routing changes and their gates. A node that was alone in rotation is left to the backup
+// servers (see backupsWith): the rollback routes the others in next anyway. A failure is a
+// warning: the rollback's routing changes keep the nodes out too.
+func (r *run) isolateDown(ctx context.Context) {
+	e := r.e
+	s := e.sentinel
+	if s == nil {
+		return
+	}
+	var dead []string
+	s.mu.Lock()
+	left := len(s.in)
+	for _, n := range e.Spec.NodeNames() {
+		if _, ok := s.dead[n]; ok {
+			dead = append(dead, n)
+		}
+	}
+	s.mu.Unlock()
+	if len(dead) == 0 || left == 0 {
+		return
+	}
+	if err := r.rollbackStep(ctx, Step{Route: &RouteStep{Out: dead}}); err != nil {
+		e.emit(Event{Type: EventWarning, Kind: "route", Message: fmt.Sprintf("could not take %s out of rotation at once (%v); the rollback keeps it out", strings.Join(dead, ","), err)})
+	}
 }

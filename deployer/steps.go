@@ -250,9 +250,12 @@ func (e *Engine) undeploy(ctx context.Context, idx int, u *UndeployStep, rel *Re
 					"%s kept: %d sessions still open; `zdd drain` retires it later", cx.Name(), n)})
 				continue
 			}
-		} else if n, err := e.sessions(ctx, cx); err == nil && n > 0 {
-			rel.LostSessions += n
-			e.emit(Event{Type: EventWarning, Step: idx, Kind: "undeploy", Message: fmt.Sprintf("%d sessions of %s end with it", n, cx.Name())})
+		} else {
+			// The sessions that end with it are counted at each node's undeploy (sessioncount.go).
+			if err := e.undeployCounted(ctx, idx, u.Nodes, cx, rel); err != nil {
+				return err
+			}
+			continue
 		}
 		for _, name := range u.Nodes {
 			lost, err := e.undeployNode(ctx, name, cx)

@@ -104,11 +104,23 @@ func (c *Cluster) State(node string) lb.State {
 	return c.States[node]
 }
 
-// SetSessions sets the session count of a version on a node.
+// SetSessions sets the session count of a version on a node, and gives the node that many
+// session ids of the version (S0, S1...: the same ids on every node, as replication would).
 func (c *Cluster) SetSessions(node, version string, n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.Apps[node][version].Sessions = n
+	ids := c.sessionsOf(node, version)
+	for i := 0; i < n; i++ {
+		if id := fmt.Sprintf("S%d", i); !hasID(ids, id) {
+			ids[id] = time.Time{}
+		}
+	}
+}
+
+func hasID(ids map[string]time.Time, id string) bool {
+	_, ok := ids[id]
+	return ok
 }
 
 // Manager returns node's Tomcat Manager.

@@ -3,6 +3,7 @@ package deployertest
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 
 	"github.com/saitodrom/zdd/tomcatmgr"
@@ -26,28 +27,48 @@ func (m *Manager) ClusterMembers(context.Context) ([]tomcatmgr.Member, error) {
 	return out, nil
 }
 
-// transferState gives version on node the sessions of the oldest other member, or marks it
-// started without them when that member does not run the version (DeltaManager's
-// NOCONTEXTMANAGER answer); nothing when Members is not set. c.mu must be held.
+// transferState gives version on node the sessions a DeltaManager receives at start: with
+// Members set, those of the oldest other member, or none, marked noContextManagerReceived, when
+// that member does not run the version (the NOCONTEXTMANAGER answer); without Members, those of
+// the first other node (by name) running it; none for a NoState node. c.mu must be held.
 func (c *Cluster) transferState(node, version string) {
 	delete(c.noContext[node], version)
-	i := slices.IndexFunc(c.Members, func(n string) bool { return n != node })
-	if i < 0 {
+	if c.NoState[node] {
 		return
 	}
-	oldest := c.Members[i]
-	if a, ok := c.Apps[oldest][version]; !ok || a.State != tomcatmgr.StateRunning {
-		if c.noContext == nil {
-			c.noContext = map[string]map[string]bool{}
+	from := ""
+	if c.Members != nil {
+		i := slices.IndexFunc(c.Members, func(n string) bool { return n != node })
+		if i < 0 {
+			return
 		}
-		if c.noContext[node] == nil {
-			c.noContext[node] = map[string]bool{}
+		from = c.Members[i]
+		if !c.runs(from, version) {
+			if c.noContext == nil {
+				c.noContext = map[string]map[string]bool{}
+			}
+			if c.noContext[node] == nil {
+				c.noContext[node] = map[string]bool{}
+			}
+			c.noContext[node][version] = true
+			return
 		}
-		c.noContext[node][version] = true
-		return
+	} else {
+		nodes := slices.Sorted(maps.Keys(c.Apps))
+		i := slices.IndexFunc(nodes, func(n string) bool { return n != node && c.runs(n, version) })
+		if i < 0 {
+			return
+		}
+		from = nodes[i]
 	}
 	mine := c.sessionsOf(node, version)
-	for id, at := range c.sessionsOf(oldest, version) {
+	for id, at := range c.sessionsOf(from, version) {
 		mine[id] = at
 	}
+}
+
+// runs tells whether version runs on node; c.mu must be held.
+func (c *Cluster) runs(node, version string) bool {
+	a, ok := c.Apps[node][version]
+	return ok && a.State == tomcatmgr.StateRunning
 }
