@@ -87,7 +87,8 @@ type killMatrix struct {
 const killMaxSteps = 30
 
 // next is the step to run next (0: none left): before the plan is known the lowest index not
-// done; then the first step of each kind not done, then the rest in order.
+// done; then the first step of each kind (the two migration phases are two) not done, then
+// the rest in order.
 func (m *killMatrix) next() int {
 	if m.steps == nil {
 		for i := 1; i <= killMaxSteps; i++ {
@@ -100,6 +101,9 @@ func (m *killMatrix) next() int {
 	seen := map[string]bool{}
 	for _, s := range m.steps {
 		kind := strings.Fields(s.label)[0]
+		if kind == "migrate" {
+			kind = s.label // expand and contract are two kinds
+		}
 		if !seen[kind] && !m.done[s.index] {
 			return s.index
 		}
