@@ -47,4 +47,4 @@ matrix:
 KILL_RUN ?= TestKillMatrix
 kill-matrix:
 	go run ./cmd/zdd testenv up --install --write-config ""
-	ZDD_KILLMATRIX=1 ZDD_KILLMATRIX_OUT=$(CURDIR)/docs/killmatrix.md go test -count=1 -p 1 -tags integration -timeout 90m -v -run '$(KILL_RUN)' ./deployer/ | tee killmatrix.log | grep -E '^(=== RUN|\s*--- |ok|FAIL)'
+	ZDD_KILLMATRIX=1 ZDD_KILLMATRIX_OUT=$(CURDIR)/docs/killmatrix.md go test -count=1 -p 1 -tags integration -timeout 150m -v -run '$(KILL_RUN)' ./deployer/ | tee killmatrix.log | grep -E '^(=== RUN|\s*--- |ok|FAIL)'
