@@ -1,5 +1,5 @@
 # Thin aliases for the commands the README shows.
-.PHONY: demo test lease-race faults matrix
+.PHONY: demo test lease-race faults matrix kill-matrix
 
 # Install what is missing, build, start the local cluster and release the sample app 001 then 002.
 demo:
@@ -39,3 +39,12 @@ MATRIX = TestAdoptedRollbackWithWAR|TestCtrlCAfterCanaryThenRollback|TestRollbac
 matrix:
 	go run ./cmd/zdd testenv up --install --write-config ""
 	ZDD_MATRIX=1 go test -count=1 -p 1 -tags integration -timeout 90m -v -run '^($(MATRIX))$$' ./deployer/ | tee matrix.log | grep -E '^(=== RUN|--- |ok|FAIL)'
+
+# SIGKILL `zdd deploy` as each step of a release with migrations starts, then `zdd resume` or
+# `zdd abort` at once, under session-keeping load (about a minute per case; 2 per step). The rows
+# are merged into the matrix section of docs/killmatrix.md, so KILL_RUN can run a part of it:
+# make kill-matrix KILL_RUN='TestKillMatrix/step0[1-6]'.
+KILL_RUN ?= TestKillMatrix
+kill-matrix:
+	go run ./cmd/zdd testenv up --install --write-config ""
+	ZDD_KILLMATRIX=1 ZDD_KILLMATRIX_OUT=$(CURDIR)/docs/killmatrix.md go test -count=1 -p 1 -tags integration -timeout 150m -v -run '$(KILL_RUN)' ./deployer/ | tee killmatrix.log | grep -E '^(=== RUN|\s*--- |ok|FAIL)'
