@@ -89,6 +89,8 @@ type Row struct {
 	Figures map[string]float64 `json:"figures,omitempty"`
 	// Targets are the goals that apply to the row.
 	Targets []Target `json:"targets,omitempty"`
+	// Fault holds a fault row's figures (issue 12); nil for the fault-free rows.
+	Fault *Fault `json:"fault,omitempty"`
 	// Note explains the row.
 	Note string `json:"note,omitempty"`
 }
