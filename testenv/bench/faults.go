@@ -69,13 +69,17 @@ type faultRun struct {
 	service  time.Duration // from the fault until the last failed request or probe (0: none)
 }
 
-// releaseWithFault releases 001 (not measured), then 002 under load with inject called once,
-// from the engine's event sink, when at accepts an event: the hook of deployer's fault tests.
+// releaseWithFault releases 001 (not measured), calls arm (when not nil) to put a standing
+// fault in place, then releases 002 under load with inject called once, from the engine's
+// event sink, when at accepts an event: the hook of deployer's fault tests.
 // A probe requests lb1's page every 20 ms (2 s timeout) beside the users, so that a stall
 // counts as loss of service even when no user request fails.
-func (b *bench) releaseWithFault(ctx context.Context, e *deployer.Engine, at func(deployer.Event) bool, inject func() error) (*load.Report, time.Time, *faultRun, error) {
+func (b *bench) releaseWithFault(ctx context.Context, e *deployer.Engine, arm func(), at func(deployer.Event) bool, inject func() error) (*load.Report, time.Time, *faultRun, error) {
 	if _, err := b.release(ctx, e, "001", b.wars["001"]); err != nil {
 		return nil, time.Time{}, nil, fmt.Errorf("setup release 001: %w", err)
+	}
+	if arm != nil {
+		arm()
 	}
 	fr := &faultRun{}
 	var mu sync.Mutex
@@ -202,7 +206,7 @@ func (b *bench) faultKill(ctx context.Context) (Row, error) {
 			}
 		}
 	}()
-	r, t0, fr, err := b.releaseWithFault(ctx, e, func(ev deployer.Event) bool {
+	r, t0, fr, err := b.releaseWithFault(ctx, e, nil, func(ev deployer.Event) bool {
 		return ev.Type == deployer.EventProgress && ev.Kind == "deploy" && ev.Node == "n1"
 	}, func() error {
 		killed = true
@@ -247,7 +251,7 @@ func (b *bench) faultFreeze(ctx context.Context) (Row, error) {
 			}
 		}
 	}()
-	r, t0, fr, err := b.releaseWithFault(ctx, e, func(ev deployer.Event) bool {
+	r, t0, fr, err := b.releaseWithFault(ctx, e, nil, func(ev deployer.Event) bool {
 		return ev.Type == deployer.EventProgress && ev.Kind == "deploy" && ev.Node != "" && ev.Node != oldest
 	}, func() error {
 		frozen = true
@@ -364,8 +368,9 @@ func (b *bench) faultNginx(ctx context.Context) (Row, error) {
 	if err != nil {
 		return Row{}, err
 	}
-	e.Router, e.Preflight = injected.Router, injected.Router.Check
-	r, t0, fr, err := b.releaseWithFault(ctx, e, func(ev deployer.Event) bool {
+	r, t0, fr, err := b.releaseWithFault(ctx, e, func() {
+		e.Router, e.Preflight = injected.Router, injected.Router.Check
+	}, func(ev deployer.Event) bool {
 		return ev.Type == deployer.EventStepStarted && ev.Kind == "route"
 	}, func() error { return nil })
 	if err != nil {
@@ -387,7 +392,7 @@ func (b *bench) faultSSH(ctx context.Context) (Row, error) {
 	if err != nil {
 		return Row{}, err
 	}
-	r, t0, fr, err := b.releaseWithFault(ctx, e, func(ev deployer.Event) bool {
+	r, t0, fr, err := b.releaseWithFault(ctx, e, nil, func(ev deployer.Event) bool {
 		return ev.Type == deployer.EventStepStarted && ev.Kind == "deploy"
 	}, func() error { return cutSSH(ctx, rn) })
 	if err != nil {
