@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -53,8 +52,9 @@ type Fault struct {
 	// Retried is the number of lost sessions whose counter advanced by two: a request in
 	// flight on the failed node that Nginx retried on another, counted twice by the page.
 	Retried int `json:"lost_in_flight_retried"`
-	// Service is the time from the fault until the last failed request (of the users or of
-	// a probe with a 2 s timeout), in seconds: 0 when nothing failed after it.
+	// Service is the time from the fault until the last failed request of the users (a
+	// request fails on an error answer, a transport error or its 10 s timeout), in seconds: 0
+	// when none failed after it.
 	Service float64 `json:"service_on_healthy_nodes_s"`
 }
 
@@ -72,8 +72,6 @@ type faultRun struct {
 // releaseWithFault releases 001 (not measured), calls arm (when not nil) to put a standing
 // fault in place, then releases 002 under load with inject called once, from the engine's
 // event sink, when at accepts an event: the hook of deployer's fault tests.
-// A probe requests lb1's page every 20 ms (2 s timeout) beside the users, so that a stall
-// counts as loss of service even when no user request fails.
 func (b *bench) releaseWithFault(ctx context.Context, e *deployer.Engine, arm func(), at func(deployer.Event) bool, inject func() error) (*load.Report, time.Time, *faultRun, error) {
 	if _, err := b.release(ctx, e, "001", b.wars["001"]); err != nil {
 		return nil, time.Time{}, nil, fmt.Errorf("setup release 001: %w", err)
@@ -98,9 +96,7 @@ func (b *bench) releaseWithFault(ctx context.Context, e *deployer.Engine, arm fu
 			})
 		}
 	})
-	var probe *serviceProbe
 	r, t0, err := b.underLoad(ctx, func(ctx context.Context) error {
-		probe = probeService(b.env.LBs[0].URL + "/" + b.cluster.Spec.App + "/")
 		t := time.Now()
 		defer func() { fr.wall = time.Since(t) }()
 		plan, err := b.plan(ctx, e, "002", b.wars["002"])
@@ -110,7 +106,6 @@ func (b *bench) releaseWithFault(ctx context.Context, e *deployer.Engine, arm fu
 		fr.err = e.Start(ctx, plan, who)
 		return nil
 	})
-	last := probe.lastFailure()
 	if err != nil {
 		return nil, t0, nil, err
 	}
@@ -120,6 +115,7 @@ func (b *bench) releaseWithFault(ctx context.Context, e *deployer.Engine, arm fu
 	if injectErr != nil {
 		return nil, t0, nil, fmt.Errorf("inject the fault: %w", injectErr)
 	}
+	var last time.Time
 	for _, f := range r.Failures {
 		if at := r.Start.Add(f.At); !f.Lost && at.After(last) {
 			last = at
@@ -298,53 +294,6 @@ func (b *bench) oldestMember(ctx context.Context) (string, error) {
 		return v, err
 	}
 	return first("n1")
-}
-
-// serviceProbe requests a page every 20 ms with a 2 s timeout and records when it failed.
-type serviceProbe struct {
-	mu   sync.Mutex
-	last time.Time
-	stop chan struct{}
-	done chan struct{}
-}
-
-func probeService(url string) *serviceProbe {
-	p := &serviceProbe{stop: make(chan struct{}), done: make(chan struct{})}
-	c := &http.Client{Timeout: maxService}
-	go func() {
-		defer close(p.done)
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-t.C:
-			}
-			resp, err := c.Get(url)
-			if err == nil {
-				resp.Body.Close()
-			}
-			if err != nil || resp.StatusCode != http.StatusOK {
-				p.mu.Lock()
-				p.last = time.Now()
-				p.mu.Unlock()
-			}
-		}
-	}()
-	return p
-}
-
-// lastFailure stops the probe and returns when it last failed (zero: never; nil probe: zero).
-func (p *serviceProbe) lastFailure() time.Time {
-	if p == nil {
-		return time.Time{}
-	}
-	close(p.stop)
-	<-p.done
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.last
 }
 
 // faultNginx makes lb2's configuration test fail on its second run (the first is the
