@@ -66,7 +66,7 @@ type faultRun struct {
 	events   []deployer.Event
 	wall     time.Duration
 	zddLost  int
-	service  time.Duration // from the fault until the last failed request or probe (0: none)
+	service  time.Duration // from the fault until the last failed request (0: none)
 }
 
 // releaseWithFault releases 001 (not measured), calls arm (when not nil) to put a standing
