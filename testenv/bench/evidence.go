@@ -36,14 +36,16 @@ func (r *Result) describe() string {
 // WriteEvidence prints the README's Evidence tables: the fault-free rows, then the fault rows
 // (issue 12), each figure beside its targets, met or MISSED.
 func (r *Result) WriteEvidence(w io.Writer) {
-	fmt.Fprintf(w, "%s\n\n", r.describe())
-	fmt.Fprintln(w, "| row | requests | failed | lost sessions | wall s | figures | targets |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
-	faults := 0
+	fmt.Fprintf(w, "%s\n", r.describe())
+	faults, plain := 0, 0
 	for _, row := range r.Rows {
 		if row.Fault != nil || (!row.Measured && isFaultRow(row.Name)) {
 			faults++
 			continue
+		}
+		if plain++; plain == 1 {
+			fmt.Fprintln(w, "\n| row | requests | failed | lost sessions | wall s | figures | targets |")
+			fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 		}
 		c := row.cells()
 		wall := c[5]
@@ -59,7 +61,7 @@ func (r *Result) WriteEvidence(w io.Writer) {
 	if faults == 0 {
 		return
 	}
-	fmt.Fprintln(w, "\nFaults during a release, under the same load, through the same engine:")
+	fmt.Fprintln(w, "\nFaults during a release, under the same load, through the same engine (the exit code's error is in bench.json):")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| fault | requests | failed | lost sessions (seen by users / counted by zdd; of which in-flight retries) | service on healthy nodes s | exit | targets |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
@@ -68,9 +70,6 @@ func (r *Result) WriteEvidence(w io.Writer) {
 		case row.Fault != nil:
 			f := row.Fault
 			exit := fmt.Sprintf("%d", f.Exit)
-			if f.Error != "" {
-				exit += ": " + f.Error
-			}
 			c := row.cells()
 			if v, ok := row.Figures["deploy_abandoned_after_s"]; ok {
 				c[8] = fmt.Sprintf("deploy abandoned %.2f s after the freeze; %s", v, c[8])

@@ -35,10 +35,17 @@ func TestEvidenceSeparatesFaultRows(t *testing.T) {
 	assert.Contains(t, s, "Run of 2026-12-01 23:00 UTC on `vm: 2 x CPU`: 20 users")
 	assert.Contains(t, s, "| "+RowZddRR+" | 69,200 | 0 | 0 | 18.06 (switched at 10.00) | x_floor_a 1.21 | failed = 0: met; wall < 10s: MISSED |")
 	faults := s[strings.Index(s, "| fault |"):]
-	assert.Contains(t, faults, "| "+RowFaultKill+" | 41,234 | 0 | 9 / 2; 7 | 0.00 | 4: node n3 is down | failed = 0: met; ")
+	assert.Contains(t, faults, "| "+RowFaultKill+" | 41,234 | 0 | 9 / 2; 7 | 0.00 | 4 | failed = 0: met; ")
 	assert.Contains(t, faults, "deploy abandoned 6.10 s after the freeze")
 	assert.Contains(t, faults, "| "+RowFaultSSH+" | - | - | - | - | - | not measured: ")
 	assert.NotContains(t, s[:strings.Index(s, "| fault |")], RowFaultKill, "fault rows are in their own table")
+
+	out.Reset()
+	only := sampleResult()
+	only.Rows = only.Rows[1:]
+	only.WriteEvidence(&out)
+	assert.NotContains(t, out.String(), "| row |", "no fault-free row: no empty table")
+	assert.Contains(t, out.String(), "| fault |")
 }
 
 func TestUpdateFileReplacesOnlyTheGeneratedRegions(t *testing.T) {
