@@ -86,8 +86,8 @@ func (b *bench) releaseWithFault(ctx context.Context, e *deployer.Engine, arm fu
 	fired := false
 	e.Sink = deployer.SinkFunc(func(ev deployer.Event) {
 		mu.Lock()
+		defer mu.Unlock()
 		fr.events = append(fr.events, ev)
-		mu.Unlock()
 		if at(ev) {
 			once.Do(func() {
 				b.opts.Log("  injecting the fault at %s %s %s", ev.Type, ev.Kind, ev.Node)
@@ -109,6 +109,8 @@ func (b *bench) releaseWithFault(ctx context.Context, e *deployer.Engine, arm fu
 	if err != nil {
 		return nil, t0, nil, err
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if !fired {
 		return nil, t0, nil, fmt.Errorf("the fault was never injected (release: %v)", fr.err)
 	}
