@@ -121,6 +121,7 @@ func (b *bench) releaseWithFault(ctx context.Context, e *deployer.Engine, arm fu
 	for _, f := range r.Failures {
 		if at := r.Start.Add(f.At); !f.Lost && at.After(last) {
 			last = at
+			b.opts.Log("  failed %s after the fault: user %d: %s", at.Sub(fr.injected).Round(time.Millisecond), f.User, f.What)
 		}
 	}
 	if last.After(fr.injected) {
