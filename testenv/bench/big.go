@@ -90,7 +90,7 @@ func tail(s string, n int) string {
 
 // scale runs the engine against 3 and SimNodes simulated nodes.
 func (b *bench) scale(ctx context.Context) []Row {
-	if b.opts.SkipScale {
+	if b.opts.SkipScale || (len(b.opts.Only) > 0 && !b.opts.selected(RowScale3)) {
 		return nil
 	}
 	d := b.opts.SimDeploy

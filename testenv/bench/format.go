@@ -26,6 +26,10 @@ func (r Row) cells() []string {
 		return fmt.Sprintf("%.2f", s)
 	}
 	var figs []string
+	if f := r.Fault; f != nil {
+		figs = append(figs, fmt.Sprintf("exit %d", f.Exit), fmt.Sprintf("service on healthy nodes %s s", sec(f.Service)),
+			fmt.Sprintf("lost counted by zdd %d", f.ZddLost), fmt.Sprintf("in-flight retries %d", f.Retried))
+	}
 	keys := make([]string, 0, len(r.Figures))
 	for k := range r.Figures {
 		keys = append(keys, k)

@@ -94,6 +94,14 @@ func (b *bench) clusterRows(ctx context.Context) []Row {
 	measure(RowRollback, func() (Row, error) { return b.rollback(ctx, mode, false) })
 	measure(RowRollbackHard, func() (Row, error) { return b.rollback(ctx, mode, true) })
 	measure(RowBig, func() (Row, error) { return b.big(ctx) })
+	for _, f := range []struct {
+		name string
+		fn   func(context.Context) (Row, error)
+	}{{RowFaultKill, b.faultKill}, {RowFaultFreeze, b.faultFreeze}, {RowFaultNginx, b.faultNginx}, {RowFaultSSH, b.faultSSH}} {
+		if b.opts.faultSelected(f.name) {
+			measure(f.name, func() (Row, error) { return f.fn(ctx) })
+		}
+	}
 	if !b.opts.selected(RowZddSticky) {
 		return rows
 	}

@@ -136,6 +136,14 @@ type BenchOptions struct {
 	Short    bool
 	Output   string
 	JSONFile string
+	// Rows names the rows to measure (bench.Row* names, or "faults" for every fault row);
+	// empty measures every row.
+	Rows []string
+	// From, when set, reads a result written by --json-file instead of running.
+	From string
+	// Update names Markdown files whose generated regions get the result (docs/bench.md,
+	// README.md).
+	Update []string
 }
 
 func newCmdBench(f *cmdutil.Factory, dir *string) *cobra.Command {
@@ -147,44 +155,58 @@ func newCmdBench(f *cmdutil.Factory, dir *string) *cobra.Command {
 way (deploy?update=true node after node), zdd's release in round-robin and sticky mode, the
 floor (zdd's own Manager and load-balancer calls with no checks; and all nodes at once),
 zdd rollback (default and --hard), a 200 MB WAR released by this binary as a child process
-(wall time and peak RSS), and the engine against 50 simulated Managers versus 3. Each figure is
-printed beside its target with met or MISSED. It undeploys the sample application and leaves
-the cluster in round-robin mode. Takes several minutes; --short is the CI form.
+(wall time and peak RSS), the engine against 50 simulated Managers versus 3, and faults during
+a release (not with --short): n3 killed while alone in rotation, the oldest cluster member
+frozen during another node's deploy, nginx -t failing on lb2, zdd's SSH connection to lb1 cut.
+Each figure is printed beside its target with met or MISSED. It undeploys the sample
+application, restarts or thaws what a fault row stopped, and leaves the cluster in
+round-robin mode. Takes several minutes; --short is the CI form.
+
+--update FILE rewrites the generated regions of FILE (docs/bench.md, README.md) with the
+result; --from bench.json does so (or prints) from an earlier run without measuring.
 See docs/bench.md.`,
+		Example: `  zdd testenv bench --update docs/bench.md --update README.md
+  zdd testenv bench --rows faults
+  zdd testenv bench --from bench.json --json-file "" --update docs/bench.md --update README.md`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Dir = *dir
-			if opts.Output != "text" && opts.Output != "json" && opts.Output != "markdown" {
-				return cmdutil.FlagErrorf("--output must be text, json or markdown, not %q", opts.Output)
+			if opts.Output != "text" && opts.Output != "json" && opts.Output != "markdown" && opts.Output != "evidence" {
+				return cmdutil.FlagErrorf("--output must be text, json, markdown or evidence, not %q", opts.Output)
+			}
+			if opts.From != "" && (opts.Short || len(opts.Rows) > 0) {
+				return cmdutil.FlagErrorf("--from reads an earlier result: --short and --rows apply to a run")
+			}
+			if err := checkRows(opts.Rows); err != nil {
+				return err
 			}
 			return RunBench(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Short, "short", false, "fewer users and shorter load (CI)")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "text, json or markdown")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "text, json, markdown (docs/bench.md's table) or evidence (README's)")
 	cmd.Flags().StringVar(&opts.JSONFile, "json-file", "bench.json", "also write the result as JSON here (empty: don't)")
+	cmd.Flags().StringArrayVar(&opts.Rows, "rows", nil, `measure only this row (its name as printed, or "faults" for every fault row); repeatable`)
+	cmd.Flags().StringVar(&opts.From, "from", "", "read the result from this JSON file (written by --json-file) instead of measuring")
+	cmd.Flags().StringArrayVar(&opts.Update, "update", nil, "rewrite the generated regions of this Markdown file with the result; repeatable")
 	return cmd
 }
 
 // RunBench runs the benchmark; its error is non-nil when a zdd release failed a request or
 // lost a session (a missed time or memory target is printed, not an error).
 func RunBench(ctx context.Context, opts *BenchOptions) error {
-	env, err := testenv.Load(opts.Dir)
-	if err != nil {
-		return err
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(opts.IO.ErrOut, "%s bench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
-	res, err := bench.Run(ctx, bench.Options{Env: env, Short: opts.Short, ZDD: self, Log: logf})
+	res, err := benchResult(ctx, opts, logf)
 	if res == nil {
 		return err
+	}
+	for _, path := range opts.Update {
+		if uerr := res.UpdateFile(path); uerr != nil {
+			return errors.Join(err, uerr)
+		}
+		logf("updated %s", path)
 	}
 	if opts.JSONFile != "" {
 		b, jerr := json.MarshalIndent(res, "", "  ")
@@ -203,6 +225,8 @@ func RunBench(ctx context.Context, opts *BenchOptions) error {
 		}
 	case "markdown":
 		res.WriteMarkdown(opts.IO.Out)
+	case "evidence":
+		res.WriteEvidence(opts.IO.Out)
 	default:
 		res.WriteText(opts.IO.Out)
 	}
@@ -210,4 +234,57 @@ func RunBench(ctx context.Context, opts *BenchOptions) error {
 		err = errors.Join(err, fmt.Errorf("bench: a zdd release failed requests or lost sessions: %s", strings.Join(f, "; ")))
 	}
 	return err
+}
+
+// benchResult runs the benchmark, or reads the result of --from.
+func benchResult(ctx context.Context, opts *BenchOptions, logf func(string, ...any)) (*bench.Result, error) {
+	if opts.From != "" {
+		b, err := os.ReadFile(opts.From)
+		if err != nil {
+			return nil, err
+		}
+		var res bench.Result
+		if err := json.Unmarshal(b, &res); err != nil {
+			return nil, fmt.Errorf("bench: read %s: %w (give a file that --json-file wrote)", opts.From, err)
+		}
+		return &res, nil
+	}
+	env, err := testenv.Load(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	return bench.Run(ctx, bench.Options{Env: env, Short: opts.Short, ZDD: self, Log: logf, Only: expandRows(opts.Rows)})
+}
+
+// expandRows replaces "faults" by the fault rows' names.
+func expandRows(rows []string) []string {
+	var out []string
+	for _, r := range rows {
+		if r == "faults" {
+			out = append(out, bench.FaultRows...)
+		} else {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// checkRows refuses a --rows value that names no row.
+func checkRows(rows []string) error {
+	known := map[string]bool{"faults": true}
+	for _, n := range bench.RowNames() {
+		known[n] = true
+	}
+	for _, r := range rows {
+		if !known[r] {
+			return cmdutil.FlagErrorf("--rows %q names no row; the rows are \"faults\" and:\n  %s", r, strings.Join(bench.RowNames(), "\n  "))
+		}
+	}
+	return nil
 }
