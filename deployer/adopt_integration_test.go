@@ -258,7 +258,6 @@ func TestCtrlCAfterCanaryThenRollback(t *testing.T) {
 }
 
 func TestAbortPausedRelease(t *testing.T) {
-	testenvtest.Matrix(t)
 	f := newFixture(t, testenv.RoundRobin)
 	z, _, _ := zddWithDB(t, f)
 	code, _ := z.run(t, "deploy", f.warFile(t, "001"))
