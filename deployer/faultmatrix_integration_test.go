@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/testenv"
 )
 
@@ -83,7 +84,7 @@ func faultCase(t *testing.T, mode testenv.Mode, step int, victim string) {
 	}
 	assert.Less(t, fr.service, 2*time.Second, "healthy nodes serve within 2 s")
 	if step == 1 {
-		assert.Equal(t, 2, fr.code, "a node dead at preflight stops the release before any change")
+		assert.Equal(t, outcome.Code(outcome.ErrPreflight), fr.code, "a node dead at preflight stops the release before any change")
 		return
 	}
 	assert.Equal(t, 4, fr.code, "the rollback skips %s and names it", victim)
