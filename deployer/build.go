@@ -250,9 +250,6 @@ func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, 
 		return nil, err
 	}
 	a, b := batches(names, spec.CanarySize)
-	// DeltaManager gives a new context the sessions of the oldest other member only: the
-	// batch's oldest member first, then the others find the version on it.
-	a, b = byAge(a, state.Age), byAge(b, state.Age)
 	p := &Plan{App: spec.App, From: from, To: to, WAR: war.Path, SHA256: war.SHA256, Size: war.Size}
 	add := func(s Step) { p.Steps = append(p.Steps, s) }
 	add(Step{Preflight: &PreflightStep{}})
@@ -260,7 +257,9 @@ func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, 
 		add(Step{Migrate: &MigrateStep{Phase: "expand"}})
 	}
 	add(Step{Route: &RouteStep{In: b, Out: a}})
-	add(Step{Deploy: &DeployStep{Version: to, Nodes: a}})
+	// DeltaManager gives a new context the sessions of the oldest other member only: each batch
+	// is deployed oldest member first, so that the others find the version on it.
+	add(Step{Deploy: &DeployStep{Version: to, Nodes: byAge(a, state.Age)}})
 	add(Step{Gate: &GateStep{Version: to, Nodes: a, ProbeFrom: a[0]}})
 	if len(b) > 0 {
 		add(Step{Route: &RouteStep{In: a, Out: b}})
@@ -269,7 +268,7 @@ func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, 
 		} else if spec.Pause > 0 {
 			add(Step{Pause: &PauseStep{Duration: spec.Pause}})
 		}
-		add(Step{Deploy: &DeployStep{Version: to, Nodes: b}})
+		add(Step{Deploy: &DeployStep{Version: to, Nodes: byAge(b, state.Age)}})
 		add(Step{Gate: &GateStep{Version: to, Nodes: names, ProbeFrom: b[0], StateFrom: b}})
 	}
 	add(Step{Route: &RouteStep{In: names}})
