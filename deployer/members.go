@@ -22,9 +22,14 @@ func (e *Engine) MemberAge(ctx context.Context) []string {
 	if len(names) < 3 {
 		return nil
 	}
-	views, ok := e.memberViews(ctx, names)
-	if !ok {
+	views, failed, ok := e.memberViews(ctx, names)
+	if !ok || len(failed) > 0 {
 		return nil
+	}
+	for _, ms := range views {
+		if len(ms) != len(names)-1 {
+			return nil // a member missing from a view, or one the configuration does not name
+		}
 	}
 	addr := map[string]string{} // node -> its receiver address
 	for _, n := range names {
@@ -64,17 +69,22 @@ func (e *Engine) MemberAge(ctx context.Context) []string {
 	return order
 }
 
-// memberViews reads every node's cluster members at once.
-func (e *Engine) memberViews(ctx context.Context, names []string) (map[string][]tomcatmgr.Member, bool) {
-	views := map[string][]tomcatmgr.Member{}
+// memberViews reads the cluster members each of names sees, all at once, each read bounded by
+// SentinelTimeout. failed are the nodes whose read failed, sorted; ok is false (nothing read)
+// when a node's Manager is not a ClusterViewer.
+func (e *Engine) memberViews(ctx context.Context, names []string) (views map[string][]tomcatmgr.Member, failed []string, ok bool) {
+	viewers := map[string]ClusterViewer{}
+	for _, n := range names {
+		v, isViewer := e.Managers[n].(ClusterViewer)
+		if !isViewer {
+			return nil, nil, false
+		}
+		viewers[n] = v
+	}
+	views = map[string][]tomcatmgr.Member{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	ok := true
-	for _, n := range names {
-		viewer, isViewer := e.Managers[n].(ClusterViewer)
-		if !isViewer {
-			return nil, false
-		}
+	for n, viewer := range viewers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -83,15 +93,16 @@ func (e *Engine) memberViews(ctx context.Context, names []string) (map[string][]
 			ms, err := viewer.ClusterMembers(vctx)
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil || len(ms) != len(names)-1 {
-				ok = false
+			if err != nil {
+				failed = append(failed, n)
 				return
 			}
 			views[n] = ms
 		}()
 	}
 	wg.Wait()
-	return views, ok
+	slices.Sort(failed)
+	return views, failed, true
 }
 
 // ownAddress returns the one address that every other node's view lists and node's lacks.

@@ -117,38 +117,19 @@ func (e *Engine) silentMember(ctx context.Context, node string, viewer ClusterVi
 	if err != nil || len(members) == 0 {
 		return nil
 	}
-	views := map[string][]tomcatmgr.Member{}
-	var silent []string
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+	var others []string
 	for _, n := range e.Spec.NodeNames() {
-		if n == node {
-			continue
+		if n != node {
+			others = append(others, n)
 		}
-		pv, ok := e.Managers[n].(ClusterViewer)
-		if !ok {
-			return nil
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pctx, cancel := context.WithTimeout(ctx, SentinelTimeout)
-			defer cancel()
-			ms, err := pv.ClusterMembers(pctx)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				silent = append(silent, n)
-				return
-			}
-			views[n] = ms
-		}()
 	}
-	wg.Wait()
+	views, silent, ok := e.memberViews(ctx, others)
+	if !ok {
+		return nil
+	}
 	if ctx.Err() != nil {
 		return nil
 	}
-	slices.Sort(silent)
 	for i, m := range members {
 		claimed := false
 		for _, ms := range views {
