@@ -21,8 +21,8 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/schema"
 	"github.com/saitodrom/zdd/testenv"
-	"github.com/saitodrom/zdd/testenv/load"
 	"github.com/saitodrom/zdd/testenv/testenvtest"
+	"github.com/saitodrom/zdd/watch"
 )
 
 // The tests of this file run the real zdd binary on testenv with the database and a migrations
@@ -73,22 +73,22 @@ func zddWithDB(t *testing.T, f *fixture, extra ...string) (*zddBin, string, stri
 
 // keptLoad runs users whose sessions never end (they never drop their cookie) through both load
 // balancers until stop is called.
-func keptLoad(f *fixture, users int) (stop func() *load.Report) {
+func keptLoad(f *fixture, users int) (stop func() *watch.Report) {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan *load.Report, 1)
+	done := make(chan *watch.Report, 1)
 	go func() {
-		done <- load.Run(ctx, load.Options{URLs: []string{f.env.LBs[0].URL + "/app/", f.env.LBs[1].URL + "/app/"},
+		done <- watch.Run(ctx, watch.Options{URLs: []string{f.env.LBs[0].URL + "/app/", f.env.LBs[1].URL + "/app/"},
 			Users: users, NewSessionEvery: 1 << 30, Interval: 20 * time.Millisecond})
 	}()
 	time.Sleep(1500 * time.Millisecond) // every user has its session
-	return func() *load.Report {
+	return func() *watch.Report {
 		time.Sleep(2 * time.Second)
 		cancel()
 		return <-done
 	}
 }
 
-func logLoad(t *testing.T, name string, r *load.Report) {
+func logLoad(t *testing.T, name string, r *watch.Report) {
 	t.Logf("%s: load %s; requests in existing sessions by version %v", name, r, r.ExistingSessionVersions)
 	for _, s := range r.Timeline {
 		t.Logf("  second %d: %d requests, %d failed, %d lost, new %v, existing %v", s.At, s.Requests, s.Failed, s.Lost, s.New, s.Existing)

@@ -27,8 +27,8 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/testenv"
-	"github.com/saitodrom/zdd/testenv/load"
 	"github.com/saitodrom/zdd/tomcatmgr"
+	"github.com/saitodrom/zdd/watch"
 )
 
 // The kill matrix: `zdd deploy` (the real binary, a child process) is killed with SIGKILL as
@@ -233,7 +233,7 @@ func killCase(t *testing.T, m *killMatrix, idx int, then string) {
 	defer func() { recordKill(s, then, &res, t); m.write(t) }()
 	stopLoad := keptLoad(f, 20)
 	stopped := false
-	stop := func() *load.Report { stopped = true; return stopLoad() }
+	stop := func() *watch.Report { stopped = true; return stopLoad() }
 	t.Cleanup(func() {
 		if !stopped {
 			stopLoad()

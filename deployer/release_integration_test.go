@@ -22,9 +22,9 @@ import (
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/testenv"
-	"github.com/saitodrom/zdd/testenv/load"
 	"github.com/saitodrom/zdd/testenv/testenvtest"
 	"github.com/saitodrom/zdd/tomcatmgr"
+	"github.com/saitodrom/zdd/watch"
 )
 
 // fixture is the engine wired to testenv, with a clean application state.
@@ -123,11 +123,11 @@ func (f *fixture) release(t *testing.T, spec *deployer.Spec, opts testenv.WAROpt
 }
 
 // underLoad runs fn while session-keeping users send requests through both load balancers.
-func (f *fixture) underLoad(t *testing.T, fn func()) *load.Report {
+func (f *fixture) underLoad(t *testing.T, fn func()) *watch.Report {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan *load.Report)
+	done := make(chan *watch.Report)
 	go func() {
-		done <- load.Run(ctx, load.Options{URLs: []string{f.env.LBs[0].URL + "/app/", f.env.LBs[1].URL + "/app/"}, Users: 20})
+		done <- watch.Run(ctx, watch.Options{URLs: []string{f.env.LBs[0].URL + "/app/", f.env.LBs[1].URL + "/app/"}, Users: 20})
 	}()
 	// Let the users establish sessions first.
 	time.Sleep(2 * time.Second)

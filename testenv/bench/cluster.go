@@ -17,8 +17,8 @@ import (
 	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/testenv"
-	"github.com/saitodrom/zdd/testenv/load"
 	"github.com/saitodrom/zdd/tomcatmgr"
+	"github.com/saitodrom/zdd/watch"
 )
 
 // bench is the engine wired to the test cluster (as deployer's integration tests do), with
@@ -161,14 +161,14 @@ func (b *bench) release(ctx context.Context, e *deployer.Engine, v, path string)
 
 // underLoad runs fn while the users send requests through both load balancers, with Settle
 // before and after; it returns the report and when fn started.
-func (b *bench) underLoad(ctx context.Context, fn func(context.Context) error) (*load.Report, time.Time, error) {
+func (b *bench) underLoad(ctx context.Context, fn func(context.Context) error) (*watch.Report, time.Time, error) {
 	lctx, cancel := context.WithCancel(ctx)
-	done := make(chan *load.Report, 1)
+	done := make(chan *watch.Report, 1)
 	var urls []string
 	for _, l := range b.env.LBs {
 		urls = append(urls, l.URL+"/"+b.cluster.Spec.App+"/")
 	}
-	go func() { done <- load.Run(lctx, load.Options{URLs: urls, Users: b.opts.Users}) }()
+	go func() { done <- watch.Run(lctx, watch.Options{URLs: urls, Users: b.opts.Users}) }()
 	settle := func() {
 		t := time.NewTimer(b.opts.Settle)
 		defer t.Stop()

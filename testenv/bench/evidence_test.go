@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/saitodrom/zdd/testenv/load"
+	"github.com/saitodrom/zdd/watch"
 )
 
 func sampleResult() *Result {
@@ -80,7 +80,7 @@ func TestUpdateFileReplacesOnlyTheGeneratedRegions(t *testing.T) {
 }
 
 func TestRetriedInFlightCountsOnlyDoubleSteps(t *testing.T) {
-	r := &load.Report{Failures: []load.Failure{
+	r := &watch.Report{Failures: []watch.Failure{
 		{Lost: true, What: "session A: count 5 after 3 on n1"},
 		{Lost: true, What: "session B: count 9 after 8 on n1"},
 		{Lost: true, What: "session C replaced by D (count 1) on n2"},

@@ -15,7 +15,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/lb/remote"
-	"github.com/saitodrom/zdd/testenv/load"
+	"github.com/saitodrom/zdd/watch"
 )
 
 // Targets of issue 12 for a node that dies or freezes during a release.
@@ -72,7 +72,7 @@ type faultRun struct {
 // releaseWithFault releases 001 (not measured), calls arm (when not nil) to put a standing
 // fault in place, then releases 002 under load with inject called once, from the engine's
 // event sink, when at accepts an event: the hook of deployer's fault tests.
-func (b *bench) releaseWithFault(ctx context.Context, e *deployer.Engine, arm func(), at func(deployer.Event) bool, inject func() error) (*load.Report, time.Time, *faultRun, error) {
+func (b *bench) releaseWithFault(ctx context.Context, e *deployer.Engine, arm func(), at func(deployer.Event) bool, inject func() error) (*watch.Report, time.Time, *faultRun, error) {
 	if _, err := b.release(ctx, e, "001", b.wars["001"]); err != nil {
 		return nil, time.Time{}, nil, fmt.Errorf("setup release 001: %w", err)
 	}
@@ -135,7 +135,7 @@ func (b *bench) releaseWithFault(ctx context.Context, e *deployer.Engine, arm fu
 }
 
 // faultRow fills the figures every fault row has; to is the version new sessions must end on.
-func (b *bench) faultRow(name string, r *load.Report, t0 time.Time, fr *faultRun, to string) Row {
+func (b *bench) faultRow(name string, r *watch.Report, t0 time.Time, fr *faultRun, to string) Row {
 	row := loadRow(name, string(b.env.Mode), r, t0, fr.wall, to)
 	row.Zdd, row.Targets = true, nil
 	row.Fault = &Fault{Exit: outcome.Code(fr.err), ZddLost: fr.zddLost, Service: fr.service.Seconds(), Retried: retriedInFlight(r)}
@@ -149,7 +149,7 @@ func (b *bench) faultRow(name string, r *load.Report, t0 time.Time, fr *faultRun
 // retriedInFlight counts the lost sessions whose counter advanced by two: a request in flight
 // on the failed node that Nginx retried on another, so the page counted it twice. Only the
 // report's first 100 failures are listed; the others count as not retried.
-func retriedInFlight(r *load.Report) int {
+func retriedInFlight(r *watch.Report) int {
 	n := 0
 	for _, f := range r.Failures {
 		i := strings.Index(f.What, ": count ")

@@ -8,8 +8,8 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/testenv"
-	"github.com/saitodrom/zdd/testenv/load"
 	"github.com/saitodrom/zdd/tomcatmgr"
+	"github.com/saitodrom/zdd/watch"
 )
 
 // Targets of issue 8.
@@ -39,7 +39,7 @@ const (
 func target(goal string, met bool) Target { return Target{Goal: goal, Met: met} }
 
 // loadRow fills a row from a load report; to is the version new sessions must end up on.
-func loadRow(name, mode string, r *load.Report, t0 time.Time, wall time.Duration, to string) Row {
+func loadRow(name, mode string, r *watch.Report, t0 time.Time, wall time.Duration, to string) Row {
 	row := Row{Name: name, Measured: true, Mode: mode, Requests: r.Requests, Failed: r.Failed, Lost: r.LostSessions,
 		Wall: wall.Seconds(), NewAfter: -1}
 	if at, ok := r.NewSessionsOnlyOn(to); ok {

@@ -11,7 +11,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/internal/tlsconf"
-	"github.com/saitodrom/zdd/testenv/load"
+	"github.com/saitodrom/zdd/watch"
 )
 
 // DeployOptions are the inputs of `zdd deploy`.
@@ -136,7 +136,7 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 		if err != nil {
 			return outcome.Classify(outcome.ErrPreflight, fmt.Errorf("--watch: tomcat.ca_file: %w", err))
 		}
-		w := load.Watch(runCtx, load.WatchOptions{URLs: opts.Watch, TLS: tlsCfg})
+		w := watch.Watch(runCtx, watch.WatchOptions{URLs: opts.Watch, TLS: tlsCfg})
 		defer w.Stop()
 		e.Watch = watchErrors(runCtx, w)
 	}
@@ -144,7 +144,7 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 }
 
 // watchErrors turns the watcher's first failure into the engine's Watch error.
-func watchErrors(ctx context.Context, w *load.Watcher) <-chan error {
+func watchErrors(ctx context.Context, w *watch.Watcher) <-chan error {
 	ch := make(chan error, 1)
 	go func() {
 		select {

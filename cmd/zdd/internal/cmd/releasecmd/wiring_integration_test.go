@@ -15,7 +15,7 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/zddcmd"
 	"github.com/saitodrom/zdd/deployer"
-	"github.com/saitodrom/zdd/testenv/load"
+	"github.com/saitodrom/zdd/watch"
 )
 
 // withTestenvMigrations drops newCLI's empty migrations directory: the commands use the
@@ -45,15 +45,15 @@ func (c *cli) stateDir() string {
 // keepSessions runs users that keep their sessions for the whole test: each keeps its cookie
 // and requests a page every second through a load balancer. stop ends them and returns the
 // report.
-func (c *cli) keepSessions(t *testing.T, users int) (stop func() *load.Report) {
+func (c *cli) keepSessions(t *testing.T, users int) (stop func() *watch.Report) {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan *load.Report, 1)
+	done := make(chan *watch.Report, 1)
 	go func() {
-		done <- load.Run(ctx, load.Options{URLs: []string{c.env.LBs[0].URL + "/app/", c.env.LBs[1].URL + "/app/"},
+		done <- watch.Run(ctx, watch.Options{URLs: []string{c.env.LBs[0].URL + "/app/", c.env.LBs[1].URL + "/app/"},
 			Users: users, NewSessionEvery: 1 << 30, Interval: time.Second})
 	}()
 	time.Sleep(1500 * time.Millisecond) // every user has its session
-	return func() *load.Report {
+	return func() *watch.Report {
 		cancel()
 		r := <-done
 		t.Logf("load: %s", r)

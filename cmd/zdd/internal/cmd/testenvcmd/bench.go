@@ -18,7 +18,7 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/testenv/bench"
-	"github.com/saitodrom/zdd/testenv/load"
+	"github.com/saitodrom/zdd/watch"
 )
 
 // LoadOptions are the options of `zdd testenv load`.
@@ -78,7 +78,7 @@ func RunLoad(ctx context.Context, opts *LoadOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, opts.Duration)
 	defer cancel()
 	fmt.Fprintf(opts.IO.ErrOut, "load: %d users on %s for %s\n", opts.Users, strings.Join(urls, ", "), opts.Duration)
-	r := load.Run(ctx, load.Options{URLs: urls, Users: opts.Users, NewSessionEvery: opts.NewSessionEvery, Alternate: opts.Alternate})
+	r := watch.Run(ctx, watch.Options{URLs: urls, Users: opts.Users, NewSessionEvery: opts.NewSessionEvery, Alternate: opts.Alternate})
 	if opts.Output == "json" {
 		if err := json.NewEncoder(opts.IO.Out).Encode(r); err != nil {
 			return err
@@ -90,9 +90,9 @@ func RunLoad(ctx context.Context, opts *LoadOptions) error {
 }
 
 // writeLoadText prints the summary, the versions second by second, and the first failures.
-func writeLoadText(w io.Writer, r *load.Report) {
+func writeLoadText(w io.Writer, r *watch.Report) {
 	fmt.Fprintln(w, r.String())
-	for _, v := range load.Versions(r.NewSessionVersions) {
+	for _, v := range watch.Versions(r.NewSessionVersions) {
 		fmt.Fprintf(w, "version %s: first new session at %s, last at %s\n", v,
 			r.FirstNewVersion[v].Round(time.Millisecond), r.LastNewVersion[v].Round(time.Millisecond))
 	}

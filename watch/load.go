@@ -1,11 +1,15 @@
-// Package load is a session-keeping load checker for the sample application: virtual users,
-// each with its own cookie jar, send requests back to back through the load balancers, start a
-// fresh session every so many requests, and record every failed request and every lost session.
+// Package watch is the session-keeping load checker: virtual users, each with its own cookie
+// jar, send requests back to back (or, for a watcher on production, with a pause) through the
+// load balancers, start a fresh session every so many requests, and record every failed
+// request and every lost session, second by second. `zdd deploy --watch` runs a Watcher during
+// a release; `zdd testenv load` and the benchmark run Run against the test cluster. It depends
+// on no other zdd package but internal helpers (TLS, redaction): the test cluster imports it,
+// never the other way round.
 //
 // A session is lost when the server forgot it: the session id changed under a user who sent
 // its cookie, the per-session counter did not advance by exactly one (reset, stale or went
 // backwards), or the version serving an existing session changed.
-package load
+package watch
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package load
+package watch
 
 import (
 	"context"
@@ -35,7 +35,7 @@ type WatchOptions struct {
 //
 // A typical use:
 //
-//	w := load.Watch(ctx, load.WatchOptions{URLs: []string{url}})
+//	w := watch.Watch(ctx, watch.WatchOptions{URLs: []string{url}})
 //	defer w.Stop()
 //	... run the release; between and during steps:
 //	select {

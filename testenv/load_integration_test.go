@@ -1,6 +1,6 @@
 //go:build integration
 
-package load_test
+package testenv_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/saitodrom/zdd/testenv"
-	"github.com/saitodrom/zdd/testenv/load"
 	"github.com/saitodrom/zdd/testenv/testenvtest"
+	"github.com/saitodrom/zdd/watch"
 )
 
 // TestSteadyLoadLosesNothing is the baseline every release is measured against: with no
@@ -21,7 +21,7 @@ func TestSteadyLoadLosesNothing(t *testing.T) {
 	testenvtest.DeploySample(t, env, testenv.WAROptions{Version: "001"})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	r := load.Run(ctx, load.Options{URLs: []string{env.LBs[0].URL + "/app/", env.LBs[1].URL + "/app/"}, Users: 20})
+	r := watch.Run(ctx, watch.Options{URLs: []string{env.LBs[0].URL + "/app/", env.LBs[1].URL + "/app/"}, Users: 20})
 	t.Log(r)
 	assert.True(t, r.OK(), "failures: %v", r.Failures)
 	assert.Positive(t, r.Requests)
