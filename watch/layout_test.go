@@ -17,7 +17,7 @@ const module = "github.com/saitodrom/zdd"
 // TestReleaseNeedsNoTestenv: the watcher and `zdd deploy` (releasecmd, which runs --watch)
 // reach no package of the test cluster through their non-test imports.
 func TestReleaseNeedsNoTestenv(t *testing.T) {
-	for _, start := range []string{"watch", "cmd/zdd/internal/cmd/releasecmd"} {
+	for _, start := range []string{"watch", "watch/chart", "cmd/zdd/internal/cmd/releasecmd"} {
 		seen := map[string]bool{}
 		require.NoError(t, walkImports("..", module+"/"+start, seen))
 		require.True(t, seen[module+"/"+start], "the walk read %s", start)

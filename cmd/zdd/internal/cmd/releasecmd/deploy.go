@@ -3,6 +3,7 @@ package releasecmd
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,8 +11,10 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/internal/redact"
 	"github.com/saitodrom/zdd/internal/tlsconf"
 	"github.com/saitodrom/zdd/watch"
+	"github.com/saitodrom/zdd/watch/chart"
 )
 
 // DeployOptions are the inputs of `zdd deploy`.
@@ -23,6 +26,9 @@ type DeployOptions struct {
 	// Watch are public URLs that a few synthetic session-keeping users request during the
 	// release; a failed request or a lost session fails the release like a gate (rolled back).
 	Watch []string
+	// Chart, with Watch, is a file to write the watch's timeline and the release's steps to,
+	// as an SVG chart (package watch/chart), when the release ends. Empty: no chart.
+	Chart string
 }
 
 // NewCmdDeploy returns `zdd deploy APP.war`. runF, if not nil, replaces the logic (tests).
@@ -46,6 +52,9 @@ registers that WAR (with its checksum) so that ` + "`zdd rollback`" + ` can go b
 			if err := checkOutput(opts.Output); err != nil {
 				return err
 			}
+			if opts.Chart != "" && len(opts.Watch) == 0 {
+				return cmdutil.FlagErrorf("--chart draws what --watch recorded: give --watch URL too")
+			}
 			f.BindFlag("strategy.lock_wait", cmd.Flags().Lookup("lock-wait"))
 			opts.Who = whoAmI(cmd, args)
 			if runF != nil {
@@ -57,6 +66,7 @@ registers that WAR (with its checksum) so that ` + "`zdd rollback`" + ` can go b
 	addReleaseFlags(cmd, &opts.ReleaseFlags)
 	addLockWaitFlag(cmd)
 	cmd.Flags().StringArrayVar(&opts.Watch, "watch", nil, "a public URL (a page that keeps a session) that a few synthetic users request during the release; a failed request or lost session rolls it back (repeatable)")
+	cmd.Flags().StringVar(&opts.Chart, "chart", "", "with --watch: write the release's timeline (requests, failures, sessions per version, steps) to this SVG file when it ends")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "bound the whole release; at expiry zdd stops as on Ctrl-C (routing safe, exit 130)")
 	return cmd
 }
@@ -88,6 +98,16 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 		return err
 	}
 	app = cfg.App.Name
+	var events *chart.Recorder
+	if opts.Chart != "" {
+		// Refused before anything is read or changed: a release that cannot leave its chart.
+		if err := chart.CheckWritable(opts.Chart); err != nil {
+			return outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf("--chart: %w", err)),
+				"give --chart a file in an existing, writable directory")
+		}
+		events = &chart.Recorder{}
+		rep.also = events
+	}
 	if err := opts.checkVersion(cfg); err != nil {
 		return err
 	}
@@ -137,10 +157,29 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 			return outcome.Classify(outcome.ErrPreflight, fmt.Errorf("--watch: tomcat.ca_file: %w", err))
 		}
 		w := watch.Watch(runCtx, watch.WatchOptions{URLs: opts.Watch, TLS: tlsCfg})
-		defer w.Stop()
+		defer func() {
+			r := w.Stop()
+			if events != nil {
+				writeChart(opts, plan, r, events.Events())
+			}
+		}()
 		e.Watch = watchErrors(runCtx, w)
 	}
 	return e.Start(runCtx, plan, run.Held.Lease())
+}
+
+// writeChart writes the chart of --chart. The release has ended: a failure to write is
+// reported on stderr and does not change the release's outcome.
+func writeChart(opts *DeployOptions, plan *deployer.Plan, r *watch.Report, events []deployer.Event) {
+	title := fmt.Sprintf("zdd deploy %s %s -> %s, watching %s", plan.App, strings.Join(plan.From, ","), plan.To, redact.URL(opts.Watch[0]))
+	for _, e := range events {
+		if e.Type == deployer.EventSummary && e.Summary != nil {
+			title += ": " + e.Summary.Outcome
+		}
+	}
+	if err := chart.WriteFile(opts.Chart, chart.FromReport(title, r, events)); err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "zdd: error: --chart: %v\n", err)
+	}
 }
 
 // watchErrors turns the watcher's first failure into the engine's Watch error.

@@ -44,6 +44,8 @@ type reporter struct {
 	bars    *barSink
 	mu      sync.Mutex
 	summary *deployer.Summary
+	// also, when set, receives every event too (the events of --chart).
+	also deployer.Sink
 }
 
 // newReporter chooses the sink: JSON lines on stdout for --output json; otherwise on stderr,
@@ -69,6 +71,9 @@ func (r *reporter) Emit(e deployer.Event) {
 		s := *e.Summary
 		r.summary = &s
 		r.mu.Unlock()
+	}
+	if r.also != nil {
+		r.also.Emit(e)
 	}
 	r.sink.Emit(e)
 }

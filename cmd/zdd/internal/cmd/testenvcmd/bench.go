@@ -16,9 +16,11 @@ import (
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
+	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/testenv/bench"
 	"github.com/saitodrom/zdd/watch"
+	"github.com/saitodrom/zdd/watch/chart"
 )
 
 // LoadOptions are the options of `zdd testenv load`.
@@ -31,6 +33,9 @@ type LoadOptions struct {
 	Duration        time.Duration
 	Alternate       bool
 	Output          string
+	// Chart is a file to write the load's timeline to as an SVG chart (package watch/chart);
+	// Events, the JSON events of a release that ran during the load, drawn as its steps.
+	Chart, Events string
 }
 
 func newCmdLoad(f *cmdutil.Factory, dir *string) *cobra.Command {
@@ -58,11 +63,21 @@ balancers' /app/ of the running testenv. It exits 1 when anything failed or was 
 	cmd.Flags().DurationVar(&opts.Duration, "duration", 30*time.Second, "how long to send load (Ctrl-C ends it early)")
 	cmd.Flags().BoolVar(&opts.Alternate, "alternate", false, "every request goes to the next URL (the worst case for a pair of load balancers)")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "text or json")
+	cmd.Flags().StringVar(&opts.Chart, "chart", "", "write the timeline to this SVG file at the end (checked writable before the load starts)")
+	cmd.Flags().StringVar(&opts.Events, "events", "", "with --chart: the JSON events of a release run during the load (zdd deploy -o json > FILE), drawn as its steps")
 	return cmd
 }
 
 // RunLoad sends the load and prints the report; the error is non-nil when anything failed.
 func RunLoad(ctx context.Context, opts *LoadOptions) error {
+	if opts.Events != "" && opts.Chart == "" {
+		return cmdutil.FlagErrorf("--events are drawn on the chart: give --chart FILE too")
+	}
+	if opts.Chart != "" {
+		if err := chart.CheckWritable(opts.Chart); err != nil {
+			return fmt.Errorf("--chart: %w", err)
+		}
+	}
 	urls := opts.URLs
 	if len(urls) == 0 {
 		env, err := testenv.Load(opts.Dir)
@@ -86,7 +101,41 @@ func RunLoad(ctx context.Context, opts *LoadOptions) error {
 	} else {
 		writeLoadText(opts.IO.Out, r)
 	}
+	if opts.Chart != "" {
+		title := fmt.Sprintf("zdd testenv load: %d users on %s", opts.Users, strings.Join(urls, ", "))
+		if err := writeLoadChart(opts, title, r); err != nil {
+			return errors.Join(r.Err(), err)
+		}
+	}
 	return r.Err()
+}
+
+// writeLoadChart writes the chart of --chart, with the steps of --events when given; when
+// the events cannot be read, the chart is written without them and the error returned.
+func writeLoadChart(opts *LoadOptions, title string, r *watch.Report) error {
+	events, everr := readEvents(opts.Events)
+	if err := chart.WriteFile(opts.Chart, chart.FromReport(title, r, events)); err != nil {
+		return errors.Join(everr, err)
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "load: wrote %s\n", opts.Chart)
+	return everr
+}
+
+// readEvents reads the --events file (none: no events).
+func readEvents(path string) ([]deployer.Event, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--events: %w", err)
+	}
+	defer f.Close()
+	events, err := chart.ReadEvents(f)
+	if err != nil {
+		return nil, fmt.Errorf("--events %s: %w", path, err)
+	}
+	return events, nil
 }
 
 // writeLoadText prints the summary, the versions second by second, and the first failures.
