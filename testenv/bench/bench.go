@@ -97,6 +97,10 @@ type Row struct {
 	Fault *Fault `json:"fault,omitempty"`
 	// Note explains the row.
 	Note string `json:"note,omitempty"`
+	// Trace is the row's load timeline and steps, for its chart; nil for a row without load.
+	Trace *Trace `json:"trace,omitempty"`
+	// Chart is the file name of the row's chart in Result.ChartDir (see WriteCharts).
+	Chart string `json:"chart,omitempty"`
 }
 
 // Result is a whole run.
@@ -113,6 +117,10 @@ type Result struct {
 	Rows []Row `json:"rows"`
 	// Duration is how long the whole run took, in seconds.
 	Duration float64 `json:"duration_s"`
+	// ChartDir is where WriteCharts wrote the rows' charts; empty: none written.
+	ChartDir string `json:"-"`
+	// linkBase is the directory of the Markdown file being written, for the charts' links.
+	linkBase string
 }
 
 // Missed lists the targets that were not met, as "row: goal".

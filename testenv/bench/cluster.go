@@ -31,6 +31,7 @@ type bench struct {
 	wars    map[string]string // version -> path of the small sample WAR
 	dirs    int
 	sticky  bool
+	tr      tracer // the trace of the row being measured
 }
 
 var who = deployer.Lease{Holder: "bench", Host: "localhost", Command: "zdd testenv bench"}
@@ -129,7 +130,7 @@ func (b *bench) engine() (*deployer.Engine, string, error) {
 	}
 	return &deployer.Engine{Spec: b.spec(), Managers: b.cluster.Managers, Router: b.cluster.Router,
 		Prober: deployer.NewHTTPProber(5 * time.Second), Journal: &deployer.Journal{Dir: dir},
-		Store: deployer.NewStore(dir)}, dir, nil
+		Store: deployer.NewStore(dir), Sink: &b.tr}, dir, nil
 }
 
 // plan observes the cluster and plans the release of version v from the WAR at path.
@@ -168,6 +169,7 @@ func (b *bench) underLoad(ctx context.Context, fn func(context.Context) error) (
 	for _, l := range b.env.LBs {
 		urls = append(urls, l.URL+"/"+b.cluster.Spec.App+"/")
 	}
+	b.tr.start()
 	go func() { done <- watch.Run(lctx, watch.Options{URLs: urls, Users: b.opts.Users}) }()
 	settle := func() {
 		t := time.NewTimer(b.opts.Settle)
@@ -183,6 +185,7 @@ func (b *bench) underLoad(ctx context.Context, fn func(context.Context) error) (
 	settle()
 	cancel()
 	r := <-done
+	b.tr.stop(r)
 	b.opts.Log("  load: %s", r)
 	for i, f := range r.Failures {
 		if i == 5 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -22,6 +23,7 @@ const (
 func (r *Result) WriteRun(w io.Writer) {
 	fmt.Fprintf(w, "%s\n\n", r.describe())
 	r.WriteMarkdown(w)
+	r.writeCharts(w)
 }
 
 func (r *Result) describe() string {
@@ -36,6 +38,7 @@ func (r *Result) describe() string {
 // WriteEvidence prints the README's Evidence tables: the fault-free rows, then the fault rows
 // (issue 12), each figure beside its targets, met or MISSED.
 func (r *Result) WriteEvidence(w io.Writer) {
+	defer r.writeEvidenceCharts(w)
 	fmt.Fprintf(w, "%s\n", r.describe())
 	faults, plain := 0, 0
 	for _, row := range r.Rows {
@@ -119,6 +122,8 @@ func (r *Result) UpdateFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("bench: update %s: %w", path, err)
 	}
+	r.linkBase = filepath.Dir(path)
+	defer func() { r.linkBase = "" }()
 	out, n, err := r.update(string(b))
 	if err != nil {
 		return fmt.Errorf("bench: update %s: %w", path, err)

@@ -88,10 +88,12 @@ func (b *bench) releaseWithFault(ctx context.Context, e *deployer.Engine, arm fu
 		mu.Lock()
 		defer mu.Unlock()
 		fr.events = append(fr.events, ev)
+		b.tr.Emit(ev)
 		if at(ev) {
 			once.Do(func() {
 				b.opts.Log("  injecting the fault at %s %s %s", ev.Type, ev.Kind, ev.Node)
 				fr.injected, fired = time.Now(), true
+				b.tr.mark(fr.injected)
 				injectErr = inject()
 			})
 		}

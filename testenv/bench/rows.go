@@ -77,6 +77,9 @@ func (b *bench) clusterRows(ctx context.Context) []Row {
 		if err != nil {
 			row = notMeasured(name, err)
 		}
+		if tr := b.tr.take(name); err == nil {
+			row.Trace = tr
+		}
 		b.opts.Log("  %s", row.String())
 		rows = append(rows, row)
 		if !row.Measured {
@@ -148,9 +151,11 @@ func (b *bench) naive(ctx context.Context, mode string) (Row, error) {
 		t := time.Now()
 		defer func() { wall = time.Since(t) }()
 		for _, n := range b.env.Nodes {
+			t := time.Now()
 			if err := b.raw(ctx, n, http.MethodPut, q+"&update=true", b.wars["002"]); err != nil {
 				return err
 			}
+			b.tr.band("deploy", n.Name+" update=true", t)
 		}
 		return nil
 	})
@@ -221,7 +226,7 @@ func (b *bench) replay(ctx context.Context, plan *deployer.Plan) error {
 	for _, s := range plan.Steps {
 		switch {
 		case s.Route != nil:
-			states := b.allIn()
+			states, t := b.allIn(), time.Now()
 			for _, n := range s.Route.Out {
 				st := states[n]
 				st.Down = true
@@ -230,12 +235,14 @@ func (b *bench) replay(ctx context.Context, plan *deployer.Plan) error {
 			if err := b.cluster.Router.Apply(ctx, states); err != nil {
 				return err
 			}
+			b.tr.band("route", routeLabel(s.Route.Out), t)
 		case s.Deploy != nil:
 			for _, n := range s.Deploy.Nodes {
-				cx := b.ctx(s.Deploy.Version)
+				cx, t := b.ctx(s.Deploy.Version), time.Now()
 				if err := b.cluster.Managers[n].Deploy(ctx, cx, plan.WAR, nil); err != nil {
 					return err
 				}
+				b.tr.band("deploy", n, t)
 			}
 		}
 	}
@@ -256,6 +263,7 @@ func (b *bench) floorB(ctx context.Context, mode string) (Row, error) {
 	r, t0, err := b.underLoad(ctx, func(ctx context.Context) error {
 		t := time.Now()
 		defer func() { wall = time.Since(t) }()
+		defer b.tr.band("deploy", "all nodes at once", t)
 		return eachNode(b.env.Nodes, func(n testenv.Node) error { return b.raw(ctx, n, http.MethodPut, q, b.wars["002"]) })
 	})
 	if err != nil {

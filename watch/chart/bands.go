@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,7 +39,8 @@ type Mark struct {
 
 // Bands turns a release's events (docs/events.md) into one band per step: from its
 // step_started to its step_finished or step_failed event. A step's label is its number (plan
-// steps) and the nodes its events named, in order; the steps of a rollback (kind "rollback
+// steps) and the nodes its events named, in order (for a route step: the nodes its
+// readmission gate checked); the steps of a rollback (kind "rollback
 // route", ...) go to the lane "rollback" with their own kind as label. Other events are
 // ignored.
 func Bands(events []deployer.Event) []Band {
@@ -46,7 +48,10 @@ func Bands(events []deployer.Event) []Band {
 	open := map[string]int{} // key of a started step -> index in out
 	nodes := map[string][]string{}
 	for _, e := range events {
-		key := fmt.Sprintf("%d %s", e.Step, e.Kind)
+		key := e.Kind // a rollback's steps have no number and run one at a time
+		if e.Step > 0 {
+			key = strconv.Itoa(e.Step) // the events within a step may have their own kind (readmit)
+		}
 		switch e.Type {
 		case deployer.EventStepStarted:
 			b := Band{Kind: e.Kind, Start: e.Time}
@@ -69,7 +74,7 @@ func Bands(events []deployer.Event) []Band {
 			}
 			delete(open, key)
 		default:
-			if i, ok := open[key]; ok && e.Node != "" && !contains(nodes[key], e.Node) && out[i].Kind != "" {
+			if _, ok := open[key]; ok && e.Node != "" && !contains(nodes[key], e.Node) {
 				nodes[key] = append(nodes[key], e.Node)
 			}
 		}

@@ -139,6 +139,9 @@ func WriteFile(path string, in Input) error {
 	}
 	defer os.Remove(f.Name())
 	err = Render(f, in)
+	if err == nil {
+		err = f.Chmod(0o644) // CreateTemp's 0600 is for secrets; a chart is for reading
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

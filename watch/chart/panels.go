@@ -57,9 +57,9 @@ func newPanel(in Input, span float64, ylabel string) *panel {
 	p.X.Min, p.X.Max = 0, span
 	p.X.Tick.Marker = timeTicks{}
 	p.Y.Label.Text = ylabel
-	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		a.Label.TextStyle = textStyle(10)
-		a.Tick.Label = textStyle(9)
+	for _, a := range []*plot.Axis{&p.X, &p.Y} { // the fonts and colours; the axes keep their alignments
+		a.Label.TextStyle.Font, a.Label.TextStyle.Color = font.From(sans, 10), ink
+		a.Tick.Label.Font, a.Tick.Label.Color = font.From(sans, 9), ink
 		a.Color, a.Tick.Color = ink, ink
 		a.Padding = 2
 	}
@@ -73,7 +73,7 @@ func newPanel(in Input, span float64, ylabel string) *panel {
 		p.Add(&vline{x: in.at(m.At)})
 	}
 	pn := &panel{plot: p, legend: plot.NewLegend()}
-	pn.legend.TextStyle = textStyle(9)
+	pn.legend.TextStyle.Font, pn.legend.TextStyle.Color = font.From(sans, 9), ink
 	pn.legend.Top, pn.legend.Left = true, true
 	pn.legend.ThumbnailWidth = 18
 	pn.legend.Padding = 4
@@ -150,7 +150,7 @@ func versionsPanel(in Input, span float64, fresh bool) *panel {
 		clr := versionPalette[i%len(versionPalette)]
 		name := fmt.Sprintf("%s on %s", what, v)
 		if v == "?" { // a watcher on any page does not read the version
-			name = what + " (version not read)"
+			name = what
 		}
 		peak = max(peak, pn.series(name, clr, !fresh, in.Timeline, func(s watch.Second) int {
 			if fresh {

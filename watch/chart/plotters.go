@@ -132,7 +132,7 @@ func (t padTicks) Ticks(lo, hi float64) []plot.Tick {
 	ticks := append([]plot.Tick(nil), t.Ticker.Ticks(lo, hi)...) // ConstantTicks returns itself
 	for i := range ticks {
 		if ticks[i].Label != "" {
-			ticks[i].Label += "   "
+			ticks[i].Label += "  "
 		}
 	}
 	return ticks

@@ -193,6 +193,9 @@ type BenchOptions struct {
 	// Update names Markdown files whose generated regions get the result (docs/bench.md,
 	// README.md).
 	Update []string
+	// Charts is a directory to write one SVG chart per row under load into (docs/bench);
+	// the Update files then embed them. Empty: no charts.
+	Charts string
 }
 
 func newCmdBench(f *cmdutil.Factory, dir *string) *cobra.Command {
@@ -212,10 +215,13 @@ application, restarts or thaws what a fault row stopped, and leaves the cluster 
 round-robin mode. Takes several minutes; --short is the CI form.
 
 --update FILE rewrites the generated regions of FILE (docs/bench.md, README.md) with the
-result; --from bench.json does so (or prints) from an earlier run without measuring.
+result; --charts DIR writes one SVG chart per row under load (the load second by second and
+the steps that ran) into DIR, and --update embeds them; --from bench.json does so (or prints)
+from an earlier run without measuring.
 See docs/bench.md.`,
 		Example: `  zdd testenv bench --update docs/bench.md --update README.md
   zdd testenv bench --rows faults
+  zdd testenv bench --charts docs/bench --update docs/bench.md --update README.md
   zdd testenv bench --from bench.json --json-file "" --update docs/bench.md --update README.md`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -238,6 +244,7 @@ See docs/bench.md.`,
 	cmd.Flags().StringArrayVar(&opts.Rows, "rows", nil, `measure only this row (its name as printed, or "faults" for every fault row); repeatable`)
 	cmd.Flags().StringVar(&opts.From, "from", "", "read the result from this JSON file (written by --json-file) instead of measuring")
 	cmd.Flags().StringArrayVar(&opts.Update, "update", nil, "rewrite the generated regions of this Markdown file with the result; repeatable")
+	cmd.Flags().StringVar(&opts.Charts, "charts", "", "write one SVG chart per row under load into this directory (docs/bench), embedded by --update")
 	return cmd
 }
 
@@ -247,9 +254,20 @@ func RunBench(ctx context.Context, opts *BenchOptions) error {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(opts.IO.ErrOut, "%s bench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
+	if opts.Charts != "" {
+		if err := bench.CheckChartDir(opts.Charts); err != nil {
+			return fmt.Errorf("--charts: %w", err)
+		}
+	}
 	res, err := benchResult(ctx, opts, logf)
 	if res == nil {
 		return err
+	}
+	if opts.Charts != "" {
+		if cerr := res.WriteCharts(opts.Charts); cerr != nil {
+			return errors.Join(err, cerr)
+		}
+		logf("wrote the charts into %s", opts.Charts)
 	}
 	for _, path := range opts.Update {
 		if uerr := res.UpdateFile(path); uerr != nil {
