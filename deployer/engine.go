@@ -11,6 +11,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
+	"golang.org/x/sync/errgroup"
 )
 
 // RollbackTimeout bounds a rollback, which runs on a fresh context after a failure or Ctrl-C.
@@ -80,15 +81,25 @@ func (e *Engine) emit(ev Event) {
 	e.Sink.Emit(ev)
 }
 
-// Observe lists the application on every node.
+// Observe lists the application on every node, all nodes at once (under load one Manager
+// call costs about a second); the first error in configuration order is returned.
 func (e *Engine) Observe(ctx context.Context) (*ClusterState, error) {
 	st := &ClusterState{Apps: map[string][]tomcatmgr.App{}}
-	for _, n := range e.Spec.Nodes {
-		apps, err := e.Managers[n.Name].List(ctx)
-		if err != nil {
-			return nil, err
+	lists := make([][]tomcatmgr.App, len(e.Spec.Nodes))
+	errs := make([]error, len(e.Spec.Nodes))
+	var g errgroup.Group
+	for i, n := range e.Spec.Nodes {
+		g.Go(func() error {
+			lists[i], errs[i] = e.Managers[n.Name].List(ctx)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for i, n := range e.Spec.Nodes {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		for _, a := range apps {
+		for _, a := range lists[i] {
 			if a.Path == "/"+e.Spec.App {
 				st.Apps[n.Name] = append(st.Apps[n.Name], a)
 			}
@@ -122,12 +133,13 @@ func (e *Engine) Continue(ctx context.Context, rel *Release) error {
 		var cancel context.CancelCauseFunc
 		ctx, cancel = context.WithCancelCause(ctx)
 		defer cancel(nil)
+		watched := ctx // ctx is reassigned below, while this goroutine runs
 		go func() {
 			select {
 			case err := <-e.Watch:
 				e.emit(Event{Type: EventWarning, Message: "watch: " + err.Error()})
 				cancel(&WatchError{Err: err})
-			case <-ctx.Done():
+			case <-watched.Done():
 			}
 		}()
 	}

@@ -68,7 +68,7 @@ func (r *ReadmitError) Unwrap() []error { return r.Errs }
 // unreachable, or the two disagree after a failed change), every node of r.In is gated and
 // compared with the others of r.In, and states is nil.
 func (e *Engine) readmit(ctx context.Context, idx int, r *RouteStep) (in []string, kept *ReadmitError, states map[string]lb.State) {
-	states, err := e.Router.States(ctx)
+	states, err := e.liveStates(ctx)
 	var newIn, peers []string
 	peersFor := func(n string) []string { return peers }
 	if err != nil {

@@ -34,9 +34,9 @@ func TestPlanRollbackWaitsForALiveHolderElsewhere(t *testing.T) {
 	assert.Contains(t, events[0].Message, "waiting until")
 
 	// Bob keeps renewing (the renewal goroutine of Held): refused after the wait, naming him.
-	held, err = other.Acquire(context.Background(), Lease{Holder: "bob", Host: "elsewhere", Command: "zdd deploy"}, 0)
+	bob, err := other.Acquire(context.Background(), Lease{Holder: "bob", Host: "elsewhere", Command: "zdd deploy"}, 0)
 	require.NoError(t, err)
-	defer held.Release()
+	defer bob.Release()
 	t0 = time.Now()
 	_, err = e.PlanRollbackWaiting(context.Background(), opts)
 	require.ErrorIs(t, err, outcome.ErrLocked)

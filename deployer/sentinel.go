@@ -59,7 +59,10 @@ type sentinel struct {
 	fired  bool
 	// deployed are the nodes this run called Deploy on.
 	deployed map[string]bool
-	wg       sync.WaitGroup
+	// states is every node's routing as the load balancers reported it when the run started,
+	// updated by each routing change the run applied; nil when unknown (see liveStates).
+	states map[string]lb.State
+	wg     sync.WaitGroup
 }
 
 // startSentinel watches the nodes in rotation now (as the load balancer reports them, every
@@ -71,6 +74,7 @@ func (e *Engine) startSentinel(ctx context.Context) (context.Context, func()) {
 	sctx, cancelStates := context.WithTimeout(ctx, 5*time.Second)
 	if states, err := e.Router.States(sctx); err == nil {
 		s.in = inRotation(e.Spec.NodeNames(), states)
+		s.states = states
 	}
 	cancelStates()
 	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
@@ -110,6 +114,9 @@ func (e *Engine) routed(states map[string]lb.State) {
 	}
 	for n, st := range states {
 		in[n] = !st.Down
+		if s.states != nil {
+			s.states[n] = st
+		}
 	}
 	s.in = nil
 	for _, n := range e.Spec.NodeNames() {

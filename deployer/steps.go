@@ -149,10 +149,12 @@ func (e *Engine) route(ctx context.Context, idx int, r *RouteStep) error {
 	}
 	states, err := e.applyRoute(ctx, states)
 	if err != nil {
+		e.forgetStates()
 		return errors.Join(kept.orNil(), err)
 	}
 	e.routed(states)
 	if err := e.Router.Verify(ctx, states); err != nil {
+		e.forgetStates()
 		return errors.Join(kept.orNil(), err)
 	}
 	if kept != nil {

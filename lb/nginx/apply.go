@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/saitodrom/zdd/lb"
@@ -52,25 +51,11 @@ func (b *Balancer) Apply(ctx context.Context, states map[string]lb.State) error 
 	return nil
 }
 
-// onAll runs f for every change concurrently and returns the first error (in plan order)
-// with its index.
+// onAll runs f for every change at once and returns the first error (in plan order) with
+// its index.
 func onAll(plan []change, f func(change) error) (int, error) {
-	errs := make([]error, len(plan))
-	var wg sync.WaitGroup
-	for i, c := range plan {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = f(c)
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return i, err
-		}
-	}
-	return 0, nil
+	_, i, err := onEach(plan, func(c change) (struct{}, error) { return struct{}{}, f(c) })
+	return i, err
 }
 
 // prepare renders the new file of every host; hosts whose file would not change and that
@@ -78,11 +63,12 @@ func onAll(plan []change, f func(change) error) (int, error) {
 // loaded get a reload. Nothing is written.
 func (b *Balancer) prepare(ctx context.Context, addrs map[string]lb.State) ([]change, error) {
 	var plan []change
-	for _, h := range b.opts.Hosts {
-		v, err := b.probe(ctx, h)
-		if err != nil {
-			return nil, fmt.Errorf("%w (nothing changed)", err)
-		}
+	lives, _, err := onEach(b.opts.Hosts, func(h Host) (*live, error) { return b.probe(ctx, h) })
+	if err != nil {
+		return nil, fmt.Errorf("%w (nothing changed)", err)
+	}
+	for i, h := range b.opts.Hosts {
+		v := lives[i]
 		f, err := Parse(v.src)
 		if err != nil {
 			return nil, fmt.Errorf("nginx: %s on %s: %w (file left untouched)", h.UpstreamFile, h.Name, err)

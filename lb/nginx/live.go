@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/lb/remote"
@@ -107,22 +106,8 @@ func (b *Balancer) Verify(ctx context.Context, states map[string]lb.State) error
 	if err != nil {
 		return err
 	}
-	errs := make([]error, len(b.opts.Hosts))
-	var wg sync.WaitGroup
-	for i, h := range b.opts.Hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = b.verifyHost(ctx, h, addrs)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	_, _, err = onEach(b.opts.Hosts, func(h Host) (struct{}, error) { return struct{}{}, b.verifyHost(ctx, h, addrs) })
+	return err
 }
 
 // verifyHost checks one host: its file holds the states and Nginx has loaded it.

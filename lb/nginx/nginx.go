@@ -184,12 +184,12 @@ func (b *Balancer) read(ctx context.Context, h Host) (*File, error) {
 // hosts must agree.
 func (b *Balancer) States(ctx context.Context) (map[string]lb.State, error) {
 	var first map[string]lb.State
+	files, _, err := onEach(b.opts.Hosts, func(h Host) (*File, error) { return b.read(ctx, h) })
+	if err != nil {
+		return nil, err
+	}
 	for i, h := range b.opts.Hosts {
-		f, err := b.read(ctx, h)
-		if err != nil {
-			return nil, err
-		}
-		st, err := f.States(b.opts.Upstreams)
+		st, err := files[i].States(b.opts.Upstreams)
 		if err != nil {
 			return nil, fmt.Errorf("%w (on %s)", err, h.Name)
 		}
