@@ -147,12 +147,18 @@ func (m *Manager) Undeploy(ctx context.Context, cx tomcatmgr.Context) error {
 }
 
 // SessionManager is a DeltaManager that received its state, unless Plain or NoState say
-// otherwise; ErrNotFound when cx does not run on the node (no manager MBean).
+// otherwise; a stopped context's is STOPPED and empty, as Tomcat keeps it (stateTransferred
+// false, noContextManagerReceived true); ErrNotFound when cx is not deployed on the node.
 func (m *Manager) SessionManager(ctx context.Context, cx tomcatmgr.Context) (tomcatmgr.SessionManager, error) {
 	var sm tomcatmgr.SessionManager
 	err := m.do(ctx, SessionManager, &cx, func() error {
-		if !m.running(cx) {
+		if !m.deployed(cx) {
 			return m.noManager("jmx query", cx)
+		}
+		if !m.running(cx) {
+			sm = tomcatmgr.SessionManager{ClassName: "org.apache.catalina.ha.session.DeltaManager", Clustered: true,
+				StateName: "STOPPED", NoContextManagerReceived: true}
+			return nil
 		}
 		if m.c.Plain[m.node] && m.c.isNew(m.node, cx.Version) {
 			sm = tomcatmgr.SessionManager{ClassName: "org.apache.catalina.session.StandardManager", StateName: "STARTED"}
@@ -168,11 +174,14 @@ func (m *Manager) SessionManager(ctx context.Context, cx tomcatmgr.Context) (tom
 }
 
 // HasSession reports whether the node holds session id of cx (see Cluster.SetSession and
-// Prober.NewSession); ErrNotFound when cx does not run there.
+// Prober.NewSession); ErrNotFound when cx is not deployed there.
 func (m *Manager) HasSession(ctx context.Context, cx tomcatmgr.Context, id string) (bool, error) {
+	if err := tomcatmgr.CheckSessionID(id); err != nil {
+		return false, err
+	}
 	var ok bool
 	err := m.do(ctx, HasSession, &cx, func() error {
-		if !m.running(cx) {
+		if !m.deployed(cx) {
 			return m.noManager("jmx invoke getCreationTime", cx)
 		}
 		_, ok = m.c.sessionsOf(m.node, cx.Version)[id]
@@ -182,10 +191,13 @@ func (m *Manager) HasSession(ctx context.Context, cx tomcatmgr.Context, id strin
 }
 
 // ExpireSession removes session id of cx from every node, as DeltaManager does; an unknown id
-// is no error (Tomcat answers OK). ErrNotFound when cx does not run on the node.
+// is no error (Tomcat answers OK). ErrNotFound when cx is not deployed on the node.
 func (m *Manager) ExpireSession(ctx context.Context, cx tomcatmgr.Context, id string) error {
+	if err := tomcatmgr.CheckSessionID(id); err != nil {
+		return err
+	}
 	return m.do(ctx, ExpireSession, &cx, func() error {
-		if !m.running(cx) {
+		if !m.deployed(cx) {
 			return m.noManager("jmx invoke expireSession", cx)
 		}
 		for n := range m.c.Apps {

@@ -39,6 +39,13 @@ func (c *Cluster) sessionsOf(node, version string) map[string]time.Time {
 	return c.Sessions[node][version]
 }
 
+// deployed tells whether cx is deployed on the node, running or stopped: Tomcat keeps a
+// stopped context's session manager (empty, STOPPED); c.mu must be held.
+func (m *Manager) deployed(cx tomcatmgr.Context) bool {
+	a, ok := m.c.Apps[m.node][cx.Version]
+	return ok && a.Context.Path == cx.Path
+}
+
 // running tells whether cx runs on the node; c.mu must be held.
 func (m *Manager) running(cx tomcatmgr.Context) bool {
 	a, ok := m.c.Apps[m.node][cx.Version]
@@ -49,11 +56,11 @@ func (m *Manager) noManager(op string, cx tomcatmgr.Context) error {
 	return &tomcatmgr.Error{Op: op, Node: m.node, Context: cx.Name(), Message: "no session manager", Kind: tomcatmgr.ErrNotFound}
 }
 
-// SessionIDs lists the node's sessions of cx, sorted; ErrNotFound if cx does not run there.
+// SessionIDs lists the node's sessions of cx, sorted; ErrNotFound if cx is not deployed there.
 func (m *Manager) SessionIDs(ctx context.Context, cx tomcatmgr.Context) ([]string, error) {
 	var out []string
 	err := m.do(ctx, SessionIDs, &cx, func() error {
-		if !m.running(cx) {
+		if !m.deployed(cx) {
 			return m.noManager("jmx invoke listSessionIds", cx)
 		}
 		for id := range m.c.sessionsOf(m.node, cx.Version) {
@@ -71,10 +78,13 @@ func (m *Manager) SessionIDs(ctx context.Context, cx tomcatmgr.Context) ([]strin
 // LastAccessed returns the session's time on the node, truncated to whole seconds as the MBean
 // prints it.
 func (m *Manager) LastAccessed(ctx context.Context, cx tomcatmgr.Context, id string) (time.Time, bool, error) {
+	if err := tomcatmgr.CheckSessionID(id); err != nil {
+		return time.Time{}, false, err
+	}
 	var at time.Time
 	var ok bool
 	err := m.do(ctx, LastAccessed, &cx, func() error {
-		if !m.running(cx) {
+		if !m.deployed(cx) {
 			return m.noManager("jmx invoke getLastAccessedTime", cx)
 		}
 		at, ok = m.c.sessionsOf(m.node, cx.Version)[id]
