@@ -3,6 +3,8 @@ package deployertest
 import (
 	"context"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -43,13 +45,15 @@ func (m *Manager) errorf(op Op, cx *tomcatmgr.Context, kind error, msg string) e
 	return e
 }
 
-// List returns the node's applications.
+// List returns the node's applications, by name (Tomcat's order is arbitrary; this one is
+// stable).
 func (m *Manager) List(ctx context.Context) ([]tomcatmgr.App, error) {
 	var out []tomcatmgr.App
 	err := m.do(ctx, List, nil, func() error {
 		for _, a := range m.c.Apps[m.node] {
 			out = append(out, *a)
 		}
+		slices.SortFunc(out, func(a, b tomcatmgr.App) int { return strings.Compare(a.Name(), b.Name()) })
 		return nil
 	})
 	if err != nil {
