@@ -30,6 +30,6 @@ func TestConformanceManager(t *testing.T) {
 		Password: "unused-password", Retries: -1})
 	require.NoError(t, err)
 	conformance.Manager(t, func(t *testing.T) conformance.ManagerTarget {
-		return conformance.ManagerTarget{Manager: m, Unreachable: dead, Path: "/conformapp", WAR: war, Settle: 5 * time.Second}
+		return conformance.ManagerTarget{Manager: m, Unreachable: dead, Path: "/conformapp", WAR: war, Settle: 15 * time.Second}
 	})
 }

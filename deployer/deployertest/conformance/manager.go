@@ -62,7 +62,9 @@ func Manager(t *testing.T, newTarget func(t *testing.T) ManagerTarget) {
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			c.run(t, target{ManagerTarget: newTarget(t), base: 901 + 10*i})
+			tg := target{ManagerTarget: newTarget(t), base: 901 + 10*i}
+			clean(t, tg, tg.cx(0), tg.cx(1)) // left by an earlier run whose deploy outlived its case
+			c.run(t, tg)
 		})
 	}
 }
@@ -91,15 +93,18 @@ func bg(t *testing.T) context.Context {
 
 // cleanup undeploys the contexts when the case ends, whatever their state.
 func cleanup(t *testing.T, tg target, cxs ...tomcatmgr.Context) {
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		for _, c := range cxs {
-			if err := tg.Manager.Undeploy(ctx, c); err != nil && !errors.Is(err, tomcatmgr.ErrNotFound) {
-				t.Errorf("cleanup: undeploy %s: %v", c.Name(), err)
-			}
+	t.Cleanup(func() { clean(t, tg, cxs...) })
+}
+
+// clean undeploys the contexts the node has.
+func clean(t *testing.T, tg target, cxs ...tomcatmgr.Context) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, c := range cxs {
+		if err := tg.Manager.Undeploy(ctx, c); err != nil && !errors.Is(err, tomcatmgr.ErrNotFound) {
+			t.Errorf("clean up: undeploy %s: %v", c.Name(), err)
 		}
-	})
+	}
 }
 
 // app returns cx as List shows it.
