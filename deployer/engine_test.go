@@ -156,7 +156,6 @@ func TestInterruptDuringDeployRollsBack(t *testing.T) {
 
 func TestPreflightFailureChangesNothing(t *testing.T) {
 	c := deployertest.New(three, "001")
-	c.FailNext["list n3"] = nil
 	e := newEngine(t, c, testSpec(three))
 	e.Preflight = func(context.Context) error { return errors.New("lb2: nginx -t failed") }
 	err := release(t, e, "002")
@@ -168,7 +167,7 @@ func TestPreflightFailureChangesNothing(t *testing.T) {
 
 func TestRouteFailureOnFirstStepRestoresRouting(t *testing.T) {
 	c := deployertest.New(three, "001")
-	c.FailNext["apply"] = errors.New("lb1 unreachable")
+	c.FailNext(deployertest.Apply, "", errors.New("lb1 unreachable"))
 	e := newEngine(t, c, testSpec(three))
 	err := release(t, e, "002")
 	require.ErrorIs(t, err, outcome.ErrRolledBack)
@@ -254,7 +253,7 @@ func TestFailedDrainNeedsAttention(t *testing.T) {
 	c := deployertest.New(three, "001", "002")
 	spec := testSpec(three)
 	e := newEngine(t, c, spec)
-	c.FailNext["list n2"] = errors.New("n2 unreachable")
+	c.FailNext(deployertest.List, "n2", errors.New("n2 unreachable"))
 	rel := &Release{Plan: Plan{App: "app", From: []string{"001"}, To: "002", Steps: DrainSteps(spec, []string{"001"})}}
 	err := e.Continue(context.Background(), rel)
 	require.ErrorIs(t, err, outcome.ErrNeedsAttention)

@@ -77,7 +77,7 @@ func failedDeployOnN2(t *testing.T, noResync bool) (*deployertest.Cluster, *Engi
 	ids := withSessions(c, "001", now)
 	staleOn(c, "n2", "001", ids, now)
 	c.NoResync["n2"] = noResync
-	c.FailNext["deploy n2"] = errors.New("deploy n2: timed out")
+	c.FailNext(deployertest.Deploy, "n2", errors.New("deploy n2: timed out"))
 	spec := testSpec(three)
 	spec.NoDrain = true
 	e := newEngine(t, c, spec)
@@ -198,10 +198,10 @@ func TestReadmitChecksHealthAndClusteredManager(t *testing.T) {
 func TestReadmitSkipsNodesAlreadyInRotation(t *testing.T) {
 	c := deployertest.New(three, "001")
 	c.Health["n1"] = 500 // would fail, but n1 is in rotation already
-	c.FailNext["sessions n1"] = errors.New("must not be asked")
+	c.FailNext(deployertest.SessionIDs, "n1", errors.New("must not be asked"))
 	e := newEngine(t, c, testSpec(three))
 	require.NoError(t, e.route(context.Background(), 1, &RouteStep{In: three}))
-	assert.Contains(t, c.FailNext, "sessions n1")
+	assert.True(t, c.Pending(deployertest.SessionIDs, "n1"))
 }
 
 func TestReadmitDetectsStaleCopiesNotOnlyMissingOnes(t *testing.T) {
@@ -225,7 +225,7 @@ func TestReadmitDetectsStaleCopiesNotOnlyMissingOnes(t *testing.T) {
 func TestReadmitRefusesANodeWithAVersionTheOthersLack(t *testing.T) {
 	c := deployertest.New(three, "001")
 	ctx := context.Background()
-	require.NoError(t, c.Manager("n2").Deploy(ctx, e2(), "", nil)) // a deploy that completed after its timeout
+	require.NoError(t, c.Manager("n2").Deploy(ctx, e2(), testWAR(t).Path, nil)) // a deploy that completed after its timeout
 	require.NoError(t, c.Router().Apply(ctx, map[string]lb.State{"n2": {Weight: 1, Down: true}}))
 	e := newEngine(t, c, testSpec(three))
 	err := e.route(ctx, 1, &RouteStep{In: three})
@@ -239,7 +239,7 @@ func e2() tomcatmgr.Context { return tomcatmgr.Context{Path: "/app", Version: "0
 
 func TestReadmitAfterTheRollbackOfAFirstRelease(t *testing.T) {
 	c := deployertest.New(three)
-	c.FailNext["deploy n2"] = errors.New("deploy n2: timed out")
+	c.FailNext(deployertest.Deploy, "n2", errors.New("deploy n2: timed out"))
 	spec := testSpec(three)
 	spec.NoDrain = true
 	e := newEngine(t, c, spec)
@@ -265,7 +265,7 @@ func TestReadmitWhenTheLoadBalancersCannotBeRead(t *testing.T) {
 	c.NoResync["n2"] = true
 	ctx := context.Background()
 	require.NoError(t, c.Router().Apply(ctx, map[string]lb.State{"n2": {Weight: 1, Down: true}}))
-	c.FailNext["states"] = errors.New("lb1 and lb2 disagree")
+	c.FailNext(deployertest.States, "", errors.New("lb1 and lb2 disagree"))
 	e := newEngine(t, c, testSpec(three))
 	err := e.route(ctx, 1, &RouteStep{In: three})
 	var kept *ReadmitError

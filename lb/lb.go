@@ -4,15 +4,31 @@
 // # Contract
 //
 // The release engine (package deployer) calls a Balancer; `zdd status` only
-// reads it. The engine's preflight calls [Balancer.States] to check that every
-// configured node is known (it changes nothing). Each route step of a plan (a
-// release, its rollback, `zdd abort`, `zdd resume`) calls [Balancer.Apply] ONCE
-// with the nodes it puts in rotation (their configured weights) and the nodes
-// it takes out (Down) - one change of the configuration, one reload per
-// load-balancer host, so a batch leaves and re-enters rotation together - and
-// then [Balancer.Verify] with the same states, to confirm that what the load
-// balancers run matches. A rollback runs its own route steps on a fresh
-// context after a failed step or Ctrl-C; it does not replay remembered states.
+// reads it (States, and per-host reads where the implementation has them).
+// The engine calls:
+//
+//   - [Balancer.States] at preflight, to check that every configured node is
+//     known (it changes nothing); when a run starts, to learn which nodes are
+//     in rotation for the node-down sentinel (an error: it watches every
+//     node); and at every route step, before Apply, for the readmission gate
+//     to find the nodes that go back in (an error: every node of the step is
+//     gated).
+//   - [Balancer.Apply] at each route step of a plan (a release, its rollback,
+//     `zdd abort`, `zdd resume`) with the nodes it puts in rotation (their
+//     configured weights) and the nodes it takes out (Down) - one change of
+//     the configuration, one reload per load-balancer host, so a batch leaves
+//     and re-enters rotation together. A node the readmission gate keeps out
+//     is sent Down instead. With strategy fallback the nodes taken out are
+//     sent as Backup; an implementation that refuses that with
+//     [ErrInvalidState] gets the same step again at once without Backup (the
+//     only case of two Apply calls for one step).
+//   - [Balancer.Verify] right after a successful Apply, with the states
+//     applied, to confirm that what the load balancers run matches.
+//
+// A rollback runs its own route steps on a fresh context after a failed step
+// or Ctrl-C; it does not replay remembered states. deployertest's Router is
+// the in-memory implementation of this contract; the cases of
+// deployer/deployertest/conformance.Balancer hold for it and for lb/nginx.
 //
 // Apply and Verify must converge: applying states that a host already runs is
 // a no-op, and applying them again after a failed or reverted change brings

@@ -88,6 +88,11 @@ func (c *Client) DeployFromServerPath(ctx context.Context, cx Context, serverPat
 	return c.answer(k, e)
 }
 
+// CheckServerPath checks a WAR path on the node's disk as DeployFromServerPath does before it
+// sends anything: absolute, clean, ending in ".war", no control characters. The error is an
+// *Error of class ErrInvalid.
+func CheckServerPath(p string) error { return checkServerPath(p) }
+
 func checkServerPath(p string) error {
 	bad := func(rule string) error {
 		return &Error{Op: "validate", Context: fmt.Sprintf("%q", p), Message: "server path " + rule, Kind: ErrInvalid}

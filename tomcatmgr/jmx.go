@@ -242,6 +242,11 @@ func parseMember(raw string) (Member, bool) {
 	return Member{Host: host, Port: port, Raw: raw}, true
 }
 
+// CheckSessionID checks a session id as HasSession, ExpireSession and LastAccessed do before
+// they send anything: 1 to 256 letters, digits, '.', '-' and '_'. The error is an *Error of
+// class ErrInvalid.
+func CheckSessionID(id string) error { return checkSessionID(id) }
+
 // checkSessionID accepts Tomcat session ids: letters, digits, '.', '-' and '_'.
 func checkSessionID(id string) error {
 	if id == "" || len(id) > 256 {

@@ -12,17 +12,21 @@ import (
 // ClusterMembers returns the other members of Cluster.Members, oldest first, each node at
 // 127.0.0.1:4000+its position in Members; an error when Members is not set (membership
 // unknown), like a node whose cluster channel cannot be read.
-func (m *Manager) ClusterMembers(context.Context) ([]tomcatmgr.Member, error) {
-	m.c.mu.Lock()
-	defer m.c.mu.Unlock()
-	if m.c.Members == nil {
-		return nil, errors.New("deployertest: no membership set")
-	}
+func (m *Manager) ClusterMembers(ctx context.Context) ([]tomcatmgr.Member, error) {
 	var out []tomcatmgr.Member
-	for i, n := range m.c.Members {
-		if n != m.node {
-			out = append(out, tomcatmgr.Member{Host: "127.0.0.1", Port: 4000 + i})
+	err := m.do(ctx, ClusterMembers, nil, func() error {
+		if m.c.Members == nil {
+			return errors.New("deployertest: no membership set")
 		}
+		for i, n := range m.c.Members {
+			if n != m.node {
+				out = append(out, tomcatmgr.Member{Host: "127.0.0.1", Port: 4000 + i})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

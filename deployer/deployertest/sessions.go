@@ -39,76 +39,92 @@ func (c *Cluster) sessionsOf(node, version string) map[string]time.Time {
 	return c.Sessions[node][version]
 }
 
+// deployed tells whether cx is deployed on the node, running or stopped: Tomcat keeps a
+// stopped context's session manager (empty, STOPPED); c.mu must be held.
+func (m *Manager) deployed(cx tomcatmgr.Context) bool {
+	a, ok := m.c.Apps[m.node][cx.Version]
+	return ok && a.Context.Path == cx.Path
+}
+
 // running tells whether cx runs on the node; c.mu must be held.
 func (m *Manager) running(cx tomcatmgr.Context) bool {
 	a, ok := m.c.Apps[m.node][cx.Version]
-	return ok && a.State == tomcatmgr.StateRunning
+	return ok && a.Context.Path == cx.Path && a.State == tomcatmgr.StateRunning
 }
 
 func (m *Manager) noManager(op string, cx tomcatmgr.Context) error {
 	return &tomcatmgr.Error{Op: op, Node: m.node, Context: cx.Name(), Message: "no session manager", Kind: tomcatmgr.ErrNotFound}
 }
 
-// SessionIDs lists the node's sessions of cx, sorted; ErrNotFound if cx does not run there.
-// FailNext "sessions <node>" makes it fail once.
-func (m *Manager) SessionIDs(_ context.Context, cx tomcatmgr.Context) ([]string, error) {
-	m.c.mu.Lock()
-	defer m.c.mu.Unlock()
-	if err := m.c.fail("sessions " + m.node); err != nil {
+// SessionIDs lists the node's sessions of cx, sorted; ErrNotFound if cx is not deployed there.
+func (m *Manager) SessionIDs(ctx context.Context, cx tomcatmgr.Context) ([]string, error) {
+	var out []string
+	err := m.do(ctx, SessionIDs, &cx, func() error {
+		if !m.deployed(cx) {
+			return m.noManager("jmx invoke listSessionIds", cx)
+		}
+		for id := range m.c.sessionsOf(m.node, cx.Version) {
+			out = append(out, id)
+		}
+		sort.Strings(out)
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	if !m.running(cx) {
-		return nil, m.noManager("jmx invoke listSessionIds", cx)
-	}
-	var out []string
-	for id := range m.c.sessionsOf(m.node, cx.Version) {
-		out = append(out, id)
-	}
-	sort.Strings(out)
 	return out, nil
 }
 
 // LastAccessed returns the session's time on the node, truncated to whole seconds as the MBean
 // prints it.
-func (m *Manager) LastAccessed(_ context.Context, cx tomcatmgr.Context, id string) (time.Time, bool, error) {
-	m.c.mu.Lock()
-	defer m.c.mu.Unlock()
-	if !m.running(cx) {
-		return time.Time{}, false, m.noManager("jmx invoke getLastAccessedTime", cx)
+func (m *Manager) LastAccessed(ctx context.Context, cx tomcatmgr.Context, id string) (time.Time, bool, error) {
+	if err := tomcatmgr.CheckSessionID(id); err != nil {
+		return time.Time{}, false, err
 	}
-	at, ok := m.c.sessionsOf(m.node, cx.Version)[id]
+	var at time.Time
+	var ok bool
+	err := m.do(ctx, LastAccessed, &cx, func() error {
+		if !m.deployed(cx) {
+			return m.noManager("jmx invoke getLastAccessedTime", cx)
+		}
+		at, ok = m.c.sessionsOf(m.node, cx.Version)[id]
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, false, err
+	}
 	return at.Truncate(time.Second), ok, nil
 }
 
 // ResyncSessions replaces the node's sessions of cx with those of the first other node (by
 // name) that runs cx, as DeltaManager fetches them from the oldest member; with NoResync it
 // changes nothing. It records "resync <node> <version>".
-func (m *Manager) ResyncSessions(_ context.Context, cx tomcatmgr.Context) error {
-	m.c.mu.Lock()
-	defer m.c.mu.Unlock()
-	if !m.running(cx) {
-		return m.noManager("jmx invoke getAllClusterSessions", cx)
-	}
-	m.c.record("resync %s %s", m.node, cx.Version)
-	if m.c.NoResync[m.node] {
-		return nil
-	}
-	var nodes []string
-	for n := range m.c.Apps {
-		nodes = append(nodes, n)
-	}
-	sort.Strings(nodes)
-	for _, n := range nodes {
-		if a, ok := m.c.Apps[n][cx.Version]; n != m.node && ok && a.State == tomcatmgr.StateRunning {
-			mine := m.c.sessionsOf(m.node, cx.Version)
-			clear(mine)
-			for id, at := range m.c.sessionsOf(n, cx.Version) {
-				mine[id] = at
-			}
+func (m *Manager) ResyncSessions(ctx context.Context, cx tomcatmgr.Context) error {
+	return m.do(ctx, ResyncSessions, &cx, func() error {
+		if !m.running(cx) {
+			return m.noManager("jmx invoke getAllClusterSessions", cx)
+		}
+		m.c.record("resync %s %s", m.node, cx.Version)
+		if m.c.NoResync[m.node] {
 			return nil
 		}
-	}
-	return nil
+		var nodes []string
+		for n := range m.c.Apps {
+			nodes = append(nodes, n)
+		}
+		sort.Strings(nodes)
+		for _, n := range nodes {
+			if n != m.node && m.c.runs(n, cx.Version) {
+				mine := m.c.sessionsOf(m.node, cx.Version)
+				clear(mine)
+				for id, at := range m.c.sessionsOf(n, cx.Version) {
+					mine[id] = at
+				}
+				return nil
+			}
+		}
+		return nil
+	})
 }
 
 // newest returns the newest version running on node ("" for none); c.mu must be held.

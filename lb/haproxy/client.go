@@ -4,12 +4,15 @@
 //
 // # Contract
 //
-// zdd's only caller is the schema migrator (deployer/connect wires it): it
-// calls [Client.ActiveServer] before the first statement of a migration and
-// again before each statement, and for `zdd status` and `zdd migrate status`,
-// to name the MySQL server that takes traffic (the writer). The release engine does not move database traffic; zdd never
-// calls [Client.SetWeight] or [Client.SetState], which are for tests and for
-// callers that switch the writer themselves. Every such change is read back
+// zdd's only caller is the schema migrator's writer check
+// (schema.WriterSource; deployer/connect wires [Client.ActiveServer] into
+// it): the migrator asks which MySQL server takes traffic (the writer) before
+// it takes the migration lock, again before each migration it applies, and
+// before Plan, Status and Resolve read the journal (so `zdd migrate plan`,
+// `zdd migrate status` and `zdd status` name it too). The release engine does
+// not move database traffic; zdd never calls [Client.SetWeight] or
+// [Client.SetState], which are for tests and for callers that switch the
+// writer themselves. Every such change is read back
 // with "show servers state" and confirmed; a change that did not stick is an
 // error. Errors:
 //

@@ -2,53 +2,59 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/saitodrom/zdd/deployer"
-	"github.com/saitodrom/zdd/lb"
+	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
 // simCluster is N simulated Tomcat nodes: httptest servers that answer the Manager's text and
 // JMX proxy interfaces as Tomcat 10.1 does (the answers of tomcatmgr/testdata), serve the
-// sample application's health page and a page that creates a session, and share one session
-// store (perfect replication). A deploy takes DeployTime, as a small WAR does on a real node.
+// sample application's health page and a page that creates a session. Their state is
+// deployertest's in-memory cluster, the one fake every unit test uses (a new session reaches
+// every node running its version: perfect replication), so the engine runs through the real
+// tomcatmgr.Client and HTTP prober against the same contract. A deploy takes deployTime, as a
+// small WAR does on a real node.
 type simCluster struct {
+	c          *deployertest.Cluster
 	nodes      []*simNode
-	sessions   sync.Map // session id -> true, shared by every node
 	deployTime time.Duration
+	war        string // the WAR every simulated deploy installs (the upload is read and dropped)
 }
 
 // simNode is one simulated node.
 type simNode struct {
-	name     string
-	c        *simCluster
-	srv      *httptest.Server
-	mu       sync.Mutex
-	versions []string
-	next     int
+	name string
+	sc   *simCluster
+	m    *deployertest.Manager
+	srv  *httptest.Server
 }
 
 const simUser, simPassword = "bench", "bench-password"
 
-func newSimCluster(n int, deployTime time.Duration, initial string) *simCluster {
-	c := &simCluster{deployTime: deployTime}
+func newSimCluster(n int, deployTime time.Duration, initial, war string) *simCluster {
+	var names []string
 	for i := range n {
-		nd := &simNode{name: fmt.Sprintf("s%02d", i+1), c: c, versions: []string{initial}}
-		nd.srv = httptest.NewServer(nd)
-		c.nodes = append(c.nodes, nd)
+		names = append(names, fmt.Sprintf("s%02d", i+1))
 	}
-	return c
+	sc := &simCluster{c: deployertest.New(names, initial), deployTime: deployTime, war: war}
+	for _, name := range names {
+		nd := &simNode{name: name, sc: sc, m: sc.c.Manager(name)}
+		nd.srv = httptest.NewServer(nd)
+		sc.nodes = append(sc.nodes, nd)
+	}
+	return sc
 }
 
 func (c *simCluster) Close() {
@@ -66,32 +72,32 @@ func (n *simNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "text/plain;charset=utf-8")
 	}
-	q := r.URL.Query()
+	ctx, q := r.Context(), r.URL.Query()
+	cx := tomcatmgr.Context{Path: q.Get("path"), Version: q.Get("version")}
+	page := "http://" + n.name + r.URL.Path // the fake prober's URL of the page
 	switch r.URL.Path {
 	case "/manager/text/list":
-		n.mu.Lock()
-		fmt.Fprintln(w, "OK - Listed applications for virtual host [localhost]")
-		for _, v := range n.versions {
-			fmt.Fprintf(w, "/app:running:0:app##%s\n", v)
-		}
-		n.mu.Unlock()
+		n.list(w, r)
 	case "/manager/text/deploy":
-		n.deploy(w, r, q.Get("version"))
+		n.deploy(w, r, cx)
 	case "/manager/text/undeploy":
-		n.mu.Lock()
-		n.versions = remove(n.versions, q.Get("version"))
-		n.mu.Unlock()
-		fmt.Fprintf(w, "OK - Undeployed application at context path [/app##%s]\n", q.Get("version"))
+		answer(w, n.m.Undeploy(ctx, cx), "Undeployed application at context path ["+cx.Name()+"]")
 	case "/manager/jmxproxy/":
-		n.jmx(w, q)
+		n.jmx(w, r)
 	case "/app/health.jsp":
+		code, err := n.sc.c.Prober().Health(ctx, page)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(code)
 		fmt.Fprintln(w, "OK")
 	case "/app/":
-		n.mu.Lock()
-		n.next++
-		id := fmt.Sprintf("SIM%06d.%s", n.next, n.name)
-		n.mu.Unlock()
-		n.c.sessions.Store(id, true)
+		id, err := n.sc.c.Prober().NewSession(ctx, page)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
 		http.SetCookie(w, &http.Cookie{Name: "JSESSIONID", Value: id, Path: "/app"})
 		fmt.Fprintf(w, "version=sim node=%s session=%s count=1\n", n.name, id)
 	default:
@@ -99,124 +105,139 @@ func (n *simNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// deploy reads the upload, takes deployTime as Tomcat takes to start the context, and adds it.
-func (n *simNode) deploy(w http.ResponseWriter, r *http.Request, v string) {
+// answer writes the Manager's text answer: OK with msg, or FAIL with what Tomcat would say.
+func answer(w http.ResponseWriter, err error, msg string) {
+	var te *tomcatmgr.Error
+	switch {
+	case err == nil:
+		fmt.Fprintln(w, "OK - "+msg)
+	case errors.As(err, &te) && strings.HasPrefix(te.Message, "FAIL - "):
+		fmt.Fprintln(w, te.Message)
+	default:
+		fmt.Fprintln(w, "FAIL - "+err.Error())
+	}
+}
+
+func (n *simNode) list(w http.ResponseWriter, r *http.Request) {
+	apps, err := n.m.List(r.Context())
+	if err != nil {
+		answer(w, err, "")
+		return
+	}
+	slices.SortFunc(apps, func(a, b tomcatmgr.App) int { return strings.Compare(a.Name(), b.Name()) })
+	fmt.Fprintln(w, "OK - Listed applications for virtual host [localhost]")
+	for _, a := range apps {
+		fmt.Fprintf(w, "%s:%s:%d:%s\n", a.Path, a.State, a.Sessions, strings.TrimPrefix(a.Name(), "/"))
+	}
+}
+
+// deploy reads the upload, takes deployTime as Tomcat takes to start the context, and deploys
+// it on the fake node.
+func (n *simNode) deploy(w http.ResponseWriter, r *http.Request, cx tomcatmgr.Context) {
 	if _, err := io.Copy(io.Discard, r.Body); err != nil {
 		return
 	}
-	t := time.NewTimer(n.c.deployTime)
+	t := time.NewTimer(n.sc.deployTime)
 	defer t.Stop()
 	select {
 	case <-r.Context().Done():
 		return
 	case <-t.C:
 	}
-	n.mu.Lock()
-	n.versions = append(remove(n.versions, v), v)
-	sort.Strings(n.versions)
-	n.mu.Unlock()
-	fmt.Fprintf(w, "OK - Deployed application at context path [/app##%s]\n", v)
+	answer(w, n.m.Deploy(r.Context(), cx, n.sc.war, nil), "Deployed application at context path ["+cx.Name()+"]")
 }
 
-// jmx answers the JMX proxy calls the engine's gates and readmission make, as Tomcat 10.1 does.
-func (n *simNode) jmx(w http.ResponseWriter, q map[string][]string) {
-	get := func(k string) string {
-		if len(q[k]) == 0 {
-			return ""
-		}
-		return q[k][0]
+// beanContext reads the context of a session manager's ObjectName
+// ("Catalina:type=Manager,host=localhost,context=/app##002").
+func beanContext(bean string) (tomcatmgr.Context, bool) {
+	_, name, ok := strings.Cut(bean, ",context=")
+	if !ok || !strings.Contains(bean, ":type=Manager,") {
+		return tomcatmgr.Context{}, false
 	}
-	switch {
-	case get("qry") != "":
-		fmt.Fprintf(w, "OK - Number of results: 1\n\nName: %s\nmodelerType: org.apache.tomcat.util.modeler.BaseModelMBean\n"+
-			"stateName: STARTED\nactiveSessions: 0\nclassName: org.apache.catalina.ha.session.DeltaManager\n"+
-			"stateTransferred: true\nnoContextManagerReceived: false\ncounterNoStateTransferred: 0\n\n", get("qry"))
-	case get("op") == "getCreationTime":
-		fmt.Fprintln(w, "OK - Operation getCreationTime returned:")
-		if _, ok := n.c.sessions.Load(get("ps")); ok {
-			fmt.Fprintln(w, "Wed Nov 25 19:31:10 UTC 2026")
+	cx, err := tomcatmgr.ParseName(name)
+	return cx, err == nil
+}
+
+// jmx answers the JMX proxy calls the engine's gates and readmission make, as Tomcat 10.1
+// does, from the fake node.
+func (n *simNode) jmx(w http.ResponseWriter, r *http.Request) {
+	ctx, q := r.Context(), r.URL.Query()
+	if qry := q.Get("qry"); qry != "" {
+		n.query(w, r, qry)
+		return
+	}
+	cx, ok := beanContext(q.Get("invoke"))
+	if !ok {
+		fmt.Fprintf(w, "Error - javax.management.InstanceNotFoundException: %s\n", q.Get("invoke"))
+		return
+	}
+	op, id := q.Get("op"), q.Get("ps")
+	var out string
+	var err error
+	switch op {
+	case "getCreationTime":
+		var has bool
+		if has, err = n.m.HasSession(ctx, cx, id); has {
+			out = "Wed Nov 25 19:31:10 UTC 2026"
 		}
-	case get("op") == "listSessionIds":
+	case "listSessionIds":
 		var ids []string
-		n.c.sessions.Range(func(k, _ any) bool { ids = append(ids, k.(string)); return true })
-		sort.Strings(ids)
-		fmt.Fprintln(w, "OK - Operation listSessionIds returned:")
-		fmt.Fprintln(w, strings.Join(ids, " "))
-	case get("op") == "getLastAccessedTime":
-		fmt.Fprintln(w, "OK - Operation getLastAccessedTime returned:")
-		if _, ok := n.c.sessions.Load(get("ps")); ok {
-			fmt.Fprintln(w, "Wed Nov 25 19:31:10 UTC 2026") // one store: every node has the same copy
+		ids, err = n.m.SessionIDs(ctx, cx)
+		out = strings.Join(ids, " ")
+	case "getLastAccessedTime":
+		var at time.Time
+		var found bool
+		if at, found, err = n.m.LastAccessed(ctx, cx, id); found {
+			out = at.UTC().Format("Mon Jan 02 15:04:05 MST 2006")
 		}
-	case get("op") == "getAllClusterSessions":
-		fmt.Fprintln(w, "OK - Operation getAllClusterSessions without return value")
-	case get("op") == "expireSession":
-		n.c.sessions.Delete(get("ps"))
-		fmt.Fprintln(w, "OK - Operation expireSession returned:")
+	case "getAllClusterSessions":
+		if err = n.m.ResyncSessions(ctx, cx); err == nil {
+			fmt.Fprintln(w, "OK - Operation getAllClusterSessions without return value")
+			return
+		}
+	case "expireSession":
+		err = n.m.ExpireSession(ctx, cx, id)
 	default:
-		fmt.Fprintf(w, "Error - java.lang.IllegalArgumentException: Cannot find operation [%s]\n", get("op"))
+		fmt.Fprintf(w, "Error - java.lang.IllegalArgumentException: Cannot find operation [%s]\n", op)
+		return
 	}
-}
-
-func remove(vs []string, v string) []string {
-	out := vs[:0:0]
-	for _, x := range vs {
-		if x != v {
-			out = append(out, x)
-		}
+	if err != nil {
+		fmt.Fprintf(w, "Error - javax.management.InstanceNotFoundException: %s\n", q.Get("invoke"))
+		return
 	}
-	return out
+	fmt.Fprintf(w, "OK - Operation %s returned:\n%s\n", op, out)
 }
 
-// memBalancer is an in-memory lb.Balancer whose changes are instant: the scale rows measure
-// the engine and the Manager calls, not Nginx.
-type memBalancer struct {
-	mu     sync.Mutex
-	states map[string]lb.State
-}
-
-func (b *memBalancer) States(context.Context) (map[string]lb.State, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := map[string]lb.State{}
-	for k, v := range b.states {
-		out[k] = v
+// query answers a JMX query: a session manager's bean from the fake node, and any other bean
+// (the cluster channel) without attributes.
+func (n *simNode) query(w http.ResponseWriter, r *http.Request, qry string) {
+	cx, ok := beanContext(qry)
+	if !ok {
+		fmt.Fprintf(w, "OK - Number of results: 1\n\nName: %s\nmodelerType: org.apache.tomcat.util.modeler.BaseModelMBean\n\n", qry)
+		return
 	}
-	return out, nil
-}
-
-func (b *memBalancer) Apply(_ context.Context, states map[string]lb.State) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for k, v := range states {
-		if _, ok := b.states[k]; !ok {
-			return fmt.Errorf("bench: %w: %s", lb.ErrUnknownNode, k)
-		}
-		b.states[k] = v
+	sm, err := n.m.SessionManager(r.Context(), cx)
+	if err != nil {
+		fmt.Fprintln(w, "OK - Number of results: 0")
+		return
 	}
-	return nil
+	fmt.Fprintf(w, "OK - Number of results: 1\n\nName: %s\nmodelerType: org.apache.tomcat.util.modeler.BaseModelMBean\n"+
+		"stateName: %s\nactiveSessions: %d\nclassName: %s\nstateTransferred: %t\nnoContextManagerReceived: %t\n"+
+		"counterNoStateTransferred: %d\n\n", qry, sm.StateName, sm.ActiveSessions, sm.ClassName, sm.StateTransferred,
+		sm.NoContextManagerReceived, sm.CounterNoStateTransferred)
 }
-
-func (b *memBalancer) Verify(_ context.Context, states map[string]lb.State) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for k, v := range states {
-		if b.states[k] != v {
-			return fmt.Errorf("bench: %s is %s, want %s: %w", k, b.states[k], v, lb.ErrNotLive)
-		}
-	}
-	return nil
-}
-
-func (b *memBalancer) WeightRange() (int, int) { return 1, 1000 }
 
 // simRelease runs one release of the engine against n simulated nodes and returns its wall time.
 func simRelease(ctx context.Context, n int, deployTime time.Duration, dir string) (time.Duration, error) {
-	c := newSimCluster(n, deployTime, "001")
+	war := filepath.Join(dir, fmt.Sprintf("sim-%d.war", n))
+	if err := writeWAR(war, testenv.WAROptions{Version: "002"}); err != nil {
+		return 0, err
+	}
+	c := newSimCluster(n, deployTime, "001", war)
 	defer c.Close()
 	spec := &deployer.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2, NoDrain: true,
 		HealthTimeout: 10 * time.Second, ReplicationTimeout: 10 * time.Second}
 	managers := map[string]deployer.Manager{}
-	b := &memBalancer{states: map[string]lb.State{}}
 	for _, nd := range c.nodes {
 		spec.Nodes = append(spec.Nodes, deployer.NodeSpec{Name: nd.name, URL: nd.srv.URL, Weight: 1})
 		m, err := tomcatmgr.New(tomcatmgr.Config{Node: nd.name, BaseURL: nd.srv.URL + "/manager", User: simUser, Password: simPassword})
@@ -224,17 +245,12 @@ func simRelease(ctx context.Context, n int, deployTime time.Duration, dir string
 			return 0, err
 		}
 		managers[nd.name] = m
-		b.states[nd.name] = lb.State{Weight: 1}
-	}
-	war := filepath.Join(dir, fmt.Sprintf("sim-%d.war", n))
-	if err := writeWAR(war, testenv.WAROptions{Version: "002"}); err != nil {
-		return 0, err
 	}
 	jdir := filepath.Join(dir, fmt.Sprintf("sim-%d", n))
 	if err := os.MkdirAll(jdir, 0o755); err != nil {
 		return 0, err
 	}
-	e := &deployer.Engine{Spec: spec, Managers: managers, Router: b, Prober: deployer.NewHTTPProber(5 * time.Second),
+	e := &deployer.Engine{Spec: spec, Managers: managers, Router: c.c.Router(), Prober: deployer.NewHTTPProber(5 * time.Second),
 		Journal: &deployer.Journal{Dir: jdir}}
 	t0 := time.Now()
 	st, err := e.Observe(ctx)
@@ -254,10 +270,7 @@ func simRelease(ctx context.Context, n int, deployTime time.Duration, dir string
 	}
 	took := time.Since(t0)
 	for _, nd := range c.nodes {
-		nd.mu.Lock()
-		got := strings.Join(nd.versions, ",")
-		nd.mu.Unlock()
-		if got != "001,002" {
+		if got := strings.Join(c.c.Versions(nd.name), ","); got != "001,002" {
 			return 0, fmt.Errorf("bench: simulated node %s runs %s after the release, want 001,002", nd.name, got)
 		}
 	}

@@ -11,14 +11,11 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
-	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
 // handDeployed puts version on every node, as a deploy through the Manager (not zdd) would.
 func (w *world) handDeployed(version string) {
-	for _, m := range w.managers {
-		m.apps = append(m.apps, tomcatmgr.App{Context: tomcatmgr.Context{Path: "/app", Version: version}, State: tomcatmgr.StateRunning})
-	}
+	w.cluster.Put(version, "n1", "n2", "n3")
 }
 
 func TestPlanWarnsAboutARunningVersionWithoutWAR(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -117,7 +118,7 @@ func TestDeployRefusesFailedLBCheck(t *testing.T) {
 
 func TestDeployRefusesUnauthorised(t *testing.T) {
 	w := newWorld(t)
-	w.managers["n1"].listErr = &tomcatmgr.Error{Op: "list", Node: "n1", Status: 401, Kind: tomcatmgr.ErrAuth}
+	w.cluster.Fail(deployertest.List, "n1", &tomcatmgr.Error{Op: "list", Node: "n1", Status: 401, Kind: tomcatmgr.ErrAuth})
 	err := w.deploy(t, "001", nil)
 	require.Error(t, err)
 	assert.Equal(t, 1, outcome.Code(err))
@@ -219,7 +220,7 @@ func TestStatus(t *testing.T) {
 	assert.Contains(t, w.out.String(), "lock: free\n")
 
 	w.reset()
-	w.managers["n3"].listErr = errBoom
+	w.cluster.Fail(deployertest.List, "n3", errBoom)
 	err := RunStatus(context.Background(), &StatusOptions{Deps: w.deps(), Output: OutputJSON})
 	assert.Equal(t, 1, outcome.Code(err))
 	var st Status

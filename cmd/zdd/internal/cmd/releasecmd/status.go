@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/lb/nginx"
+	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
 // StatusOptions are the inputs of `zdd status`.
@@ -205,6 +207,8 @@ func gather(ctx context.Context, cfg *config.Config, c *Cluster) *Status {
 				ns.Versions = append(ns.Versions, VersionStatus{Version: a.Version, State: a.State, Sessions: a.Sessions})
 			}
 		}
+		// Tomcat lists contexts in no particular order.
+		slices.SortFunc(ns.Versions, func(a, b VersionStatus) int { return tomcatmgr.CompareVersions(a.Version, b.Version) })
 		st.Nodes = append(st.Nodes, ns)
 	}
 	for _, h := range cfg.LB.Hosts {
