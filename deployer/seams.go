@@ -10,7 +10,7 @@ import (
 // Manager is the Tomcat Manager of one node as the engine uses it; *tomcatmgr.Client
 // implements it. The engine calls it from one goroutine per node at most. Errors are
 // tomcatmgr's typed errors (errors.Is with tomcatmgr.ErrAuth, ErrNotFound, ...). Deploy,
-// Undeploy, ExpireSession and ResyncSessions change the node and are never retried by the engine: after an
+// Undeploy, Stop, ExpireSession and ResyncSessions change the node and are never retried by the engine: after an
 // error it reads the state with List.
 type Manager interface {
 	// List returns every context on the node with its real version, state and session count.
@@ -19,6 +19,10 @@ type Manager interface {
 	Deploy(ctx context.Context, cx tomcatmgr.Context, warPath string, progress func(sent, total int64)) error
 	// Undeploy stops cx and removes it from the node.
 	Undeploy(ctx context.Context, cx tomcatmgr.Context) error
+	// Stop stops cx and keeps it deployed: its sessions end, and requests for the context go
+	// to the newest version still running beside it. It fails with tomcatmgr.ErrNotFound when
+	// the node has no cx. Called by a hard rollback's stop step, on every node at once.
+	Stop(ctx context.Context, cx tomcatmgr.Context) error
 	// SessionManager describes cx's session manager (clustered or not, active sessions).
 	SessionManager(ctx context.Context, cx tomcatmgr.Context) (tomcatmgr.SessionManager, error)
 	// HasSession reports whether the session id exists in cx on this node.
