@@ -114,7 +114,7 @@ func (p faultyProber) Health(ctx context.Context, url string) (int, error) {
 type faultyMigrator struct{ f *faults }
 
 func (faultyMigrator) Pending(context.Context, string) ([]string, error) { return nil, nil }
-func (m faultyMigrator) Up(context.Context, string) error             { return m.f.take("migrate") }
+func (m faultyMigrator) Up(context.Context, string) error                { return m.f.take("migrate") }
 
 // armer is the engine's sink: when step target starts (1-based; in an abort, the target-th
 // rollback step) it arms the failure of that step's kind, and disarms a sticky one once the
