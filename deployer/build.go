@@ -275,6 +275,7 @@ func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, 
 	if !spec.NoDrain {
 		p.Steps = append(p.Steps, DrainSteps(spec, from)...)
 	}
+	SetFailurePolicy(p.Steps)
 	return p, nil
 }
 
@@ -312,8 +313,17 @@ func batches(names []string, canary int) (a, b []string) {
 
 // RollbackSteps returns the steps that take the new version off the nodes that have it
 // (has), so that no node in rotation ever runs it beside one that does not: the nodes
-// without it serve while it is undeployed from the others; then every node is put back.
+// without it serve while it is undeployed from the others; then every node is put back. A
+// failure of one of them stops the rollback, needing attention, `zdd abort` retrying it.
 func RollbackSteps(nodes, has []string, version string, canary int) []Step {
+	steps := rollbackSteps(nodes, has, version, canary)
+	for i := range steps {
+		steps[i].OnFailure = &Failure{Do: FailAttention, Retry: RetryAbort}
+	}
+	return steps
+}
+
+func rollbackSteps(nodes, has []string, version string, canary int) []Step {
 	if len(has) == 0 {
 		return []Step{{Route: &RouteStep{In: nodes}}}
 	}

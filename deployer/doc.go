@@ -24,6 +24,18 @@
 // A failed gate, a failed step or an interruption runs the rollback plan: the nodes without the
 // new version serve while it is undeployed from the others, and routing ends with every node in.
 //
+// # Failure policy
+//
+// Each step carries what a failure there does (Step.OnFailure), decided once when the plan is
+// built (SetFailurePolicy; RollbackSteps; the hard rollback's plan) and journaled with it:
+// FailPreflight (nothing changed: report, exit 1), FailRollback (undo the changes so far,
+// exit 3) or FailAttention (stop, exit 4, Failure.Retry names the command that finishes the
+// work). The engine's failure path and Plan.Render both read it, so `zdd plan`'s "if it fails"
+// line is what happens. A journal written before steps carried it gets it derived at load.
+//
+// A hard rollback (`zdd rollback --hard`) is a plan too: a stop step (Manager.Stop on every node
+// at once; new sessions go to the older version every node runs) and an undeploy.
+//
 // # Seams
 //
 // The engine reaches the cluster through small interfaces (Manager, lb.Balancer, Migrator,

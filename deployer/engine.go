@@ -66,6 +66,8 @@ type run struct {
 	e     *Engine
 	rel   *Release
 	start time.Time
+	// keep: the plan's WAR is still to be copied into the store (see keepWAR).
+	keep bool
 }
 
 func (e *Engine) emit(ev Event) {
@@ -108,11 +110,10 @@ func (e *Engine) Observe(ctx context.Context) (*ClusterState, error) {
 	return st, nil
 }
 
-// Start records a new release for plan in the journal and runs it from the first step.
+// Start records a new release for plan in the journal and runs it from the first step. The
+// plan is not changed: the WAR is copied into e.Store after the preflight step judged it (and
+// the free space for the copy), before the first step that changes anything.
 func (e *Engine) Start(ctx context.Context, plan *Plan, who Lease) error {
-	if err := e.keepWAR(plan); err != nil {
-		return err
-	}
 	defer e.pruneStore(plan.App)
 	rel := &Release{ID: plan.To + "-" + time.Now().UTC().Format("20060102T150405Z"), Command: who.Command,
 		Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(), Plan: *plan, Status: StatusRunning}
@@ -120,15 +121,21 @@ func (e *Engine) Start(ctx context.Context, plan *Plan, who Lease) error {
 		rel.Steps = append(rel.Steps, StepRecord{Step: s.String()})
 	}
 	e.emit(Event{Type: EventReleaseStarted, Message: fmt.Sprintf("release %s %v -> %s, %d steps", plan.App, plan.From, plan.To, len(plan.Steps))})
-	return e.Continue(ctx, rel)
+	return e.run(ctx, rel, true)
 }
 
 // Continue runs rel from its current step (after `zdd promote`, or `zdd resume`).
 func (e *Engine) Continue(ctx context.Context, rel *Release) error {
+	return e.run(ctx, rel, false)
+}
+
+// run runs rel from its current step; keep copies the plan's WAR into the store first (Start).
+func (e *Engine) run(ctx context.Context, rel *Release, keep bool) error {
+	rel.Plan.fillFailurePolicy() // a plan made by hand, without SetFailurePolicy
 	for len(rel.Steps) < len(rel.Plan.Steps) {
 		rel.Steps = append(rel.Steps, StepRecord{Step: rel.Plan.Steps[len(rel.Steps)].String()})
 	}
-	r := &run{e: e, rel: rel, start: time.Now()}
+	r := &run{e: e, rel: rel, start: time.Now(), keep: keep}
 	if e.Watch != nil {
 		var cancel context.CancelCauseFunc
 		ctx, cancel = context.WithCancelCause(ctx)
@@ -164,6 +171,11 @@ func (r *run) steps(ctx context.Context) error {
 	for ; rel.Current < len(rel.Plan.Steps); rel.Current++ {
 		i := rel.Current
 		step := rel.Plan.Steps[i]
+		if r.keep && step.Preflight == nil {
+			if err := r.keepWAR(); err != nil {
+				return err
+			}
+		}
 		rel.Steps[i].Started, rel.Steps[i].Finished, rel.Steps[i].Error = time.Now().UTC(), time.Time{}, ""
 		if err := r.save(); err != nil {
 			return err
@@ -194,6 +206,18 @@ func (r *run) steps(ctx context.Context) error {
 	return r.save()
 }
 
+// keepWAR copies the plan's WAR into the store once, before the first step after the
+// preflight; a failure ends the release as a failed preflight (nothing changed).
+func (r *run) keepWAR() error {
+	r.keep = false
+	if err := r.e.keepWAR(&r.rel.Plan); err != nil {
+		r.rel.Status = StatusFailed
+		_ = r.save()
+		return err
+	}
+	return nil
+}
+
 // errPausedHere is returned by a pause step that waits for `zdd promote`.
 var errPausedHere = errors.New("paused")
 
@@ -208,9 +232,9 @@ func (e *Engine) canaryNodes(rel *Release) []string {
 	return out
 }
 
-// fail handles the failure of step i: before any change it only reports; before every node is
-// back in rotation it rolls back (an interruption after the canary took traffic stops as a
-// paused release instead, see stopAtCanary); afterwards (drain, undeploy, contract) it stops.
+// fail handles the failure of step i as its failure policy says (see FailPreflight,
+// FailRollback, FailAttention): report only, roll back (an interruption after the canary took
+// traffic stops as a paused release instead, see stopAtCanary), or stop needing attention.
 func (r *run) fail(ctx context.Context, i int, err error) error {
 	rel := r.rel
 	interrupted := ctx.Err() != nil
@@ -222,40 +246,46 @@ func (r *run) fail(ctx context.Context, i int, err error) error {
 	if down := nodeDown(ctx); down != nil {
 		interrupted, err = false, fmt.Errorf("%w (step %d cancelled: %v)", down, i+1, err)
 	}
-	firstChange := r.firstChangingStep()
-	// A plan without route or deploy steps (`zdd drain`) only retires old versions: a failure
-	// there is handled like one after the final route.
-	drainOnly := firstChange == len(rel.Plan.Steps)
-	switch {
-	case rel.Plan.Steps[i].Preflight != nil:
+	switch policy := rel.Plan.Steps[i].failure(); policy.Do {
+	case FailPreflight:
+		// Nothing changed; a migrator's error keeps its class (a failed statement needs
+		// attention, its lock is locked): Preflight comes last in outcome's precedence.
 		rel.Status = StatusFailed
 		_ = r.save()
 		if interrupted {
 			return outcome.Classify(outcome.ErrInterrupted, err)
 		}
 		return outcome.Classify(outcome.ErrPreflight, err)
-	case i < firstChange && !drainOnly:
-		// Expand migrations: no node or route changed; the migrator classified its error
-		// (nothing applied: preflight; a failed statement: needs attention; locked).
-		rel.Status = StatusFailed
-		_ = r.save()
-		if interrupted {
-			return outcome.Classify(outcome.ErrInterrupted, err)
-		}
-		return err
-	case drainOnly || r.pastFinalRoute(i):
-		rel.Status = StatusNeedsAttention
-		if interrupted {
-			rel.Status = StatusInterrupted
-		}
-		_ = r.save()
-		if interrupted {
-			return outcome.Classify(outcome.ErrInterrupted, fmt.Errorf("deployer: interrupted in step %d; %s serves on every node: %w", i+1, rel.Plan.To, err))
-		}
-		return outcome.WithHint(outcome.Classify(outcome.ErrNeedsAttention,
-			fmt.Errorf("deployer: step %d failed after %s took all traffic: %w", i+1, rel.Plan.To, err)),
-			"every node serves the new version; fix the cause and run `zdd drain` to retire the old version")
+	case FailAttention:
+		return r.stopForAttention(i, policy, interrupted, err)
 	}
+	return r.failRollback(ctx, i, interrupted, err)
+}
+
+// stopForAttention ends the run at failed step i without undoing anything (FailAttention).
+func (r *run) stopForAttention(i int, policy Failure, interrupted bool, err error) error {
+	rel := r.rel
+	rel.Status = StatusNeedsAttention
+	if interrupted {
+		rel.Status = StatusInterrupted
+	}
+	_ = r.save()
+	if interrupted {
+		return outcome.Classify(outcome.ErrInterrupted, fmt.Errorf("deployer: interrupted in step %d; %s serves on every node: %w", i+1, rel.Plan.To, err))
+	}
+	if policy.Retry != "" && policy.Retry != RetryDrain {
+		return outcome.WithHint(outcome.Classify(outcome.ErrNeedsAttention,
+			fmt.Errorf("deployer: step %d (%s) failed: %w", i+1, rel.Plan.Steps[i].Kind(), err)),
+			"`zdd status` shows each node; run `"+policy.Retry+"` again")
+	}
+	return outcome.WithHint(outcome.Classify(outcome.ErrNeedsAttention,
+		fmt.Errorf("deployer: step %d failed after %s took all traffic: %w", i+1, rel.Plan.To, err)),
+		"every node serves the new version; fix the cause and run `zdd drain` to retire the old version")
+}
+
+// failRollback rolls back the changes up to failed step i (FailRollback).
+func (r *run) failRollback(ctx context.Context, i int, interrupted bool, err error) error {
+	rel := r.rel
 	if c := r.canaryRoute(); interrupted && c >= 0 && i > c {
 		if ok, serr := r.stopAtCanary(ctx, i, c, err); ok {
 			return serr
@@ -285,28 +315,6 @@ func (r *run) fail(ctx context.Context, i int, err error) error {
 		return outcome.Classify(outcome.ErrInterrupted, fmt.Errorf("deployer: interrupted in step %d; rolled back to %v: %w", i+1, rel.Plan.From, err))
 	}
 	return outcome.Classify(outcome.ErrRolledBack, fmt.Errorf("deployer: step %d failed; rolled back to %v: %w", i+1, rel.Plan.From, err))
-}
-
-// firstChangingStep is the index of the first step that changes the cluster's routing or nodes.
-func (r *run) firstChangingStep() int {
-	for i, s := range r.rel.Plan.Steps {
-		if s.Route != nil || s.Deploy != nil {
-			return i
-		}
-	}
-	return len(r.rel.Plan.Steps)
-}
-
-// pastFinalRoute tells whether step i comes after the route that puts every node back with
-// the new version everywhere (drain, undeploy, contract).
-func (r *run) pastFinalRoute(i int) bool {
-	for j := i - 1; j >= 0; j-- {
-		s := r.rel.Plan.Steps[j]
-		if s.Route != nil && len(s.Route.Out) == 0 && j > r.firstChangingStep() {
-			return true
-		}
-	}
-	return false
 }
 
 // rollback takes the new version off every node that has it, serving from the others. A node

@@ -11,22 +11,6 @@ import (
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
-// canaryRoute returns the index of the step that put a release's canary batch in rotation (the
-// route after the first change that leaves nodes out), or -1 when the plan has none or is not a
-// release (a rollback's plan is undone as it always was).
-func (r *run) canaryRoute() int {
-	if r.rel.Kind != "" && r.rel.Kind != KindRelease {
-		return -1
-	}
-	first := r.firstChangingStep()
-	for j, s := range r.rel.Plan.Steps {
-		if s.Route != nil && len(s.Route.Out) > 0 && j > first {
-			return j
-		}
-	}
-	return -1
-}
-
 // stopAtCanary handles an interruption in step i after the canary route c completed: instead
 // of undoing the canary (whose users would lose their sessions), the release stops in the
 // state a paused release is in: the routes of step c, the new version off the nodes out of

@@ -129,6 +129,7 @@ func (j *Journal) Current() (*Release, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("journal: %s is corrupt: %w", j.releasePath(), err)
 	}
+	r.Plan.fillFailurePolicy() // recorded by a zdd before steps carried their failure policy
 	return &r, nil
 }
 

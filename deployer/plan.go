@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// Step is one step of a plan. Exactly one field is set (see Validate); the plan reads like
-// what a person would write: route, deploy, gate, pause, drain...
+// Step is one step of a plan. Exactly one of its kinds is set (see Validate); the plan reads
+// like what a person would write: route, deploy, gate, pause, drain... OnFailure says what a
+// failure of the step does.
 type Step struct {
 	// Preflight checks every node, load balancer, the database and the WAR; it changes nothing.
 	Preflight *PreflightStep `json:"preflight,omitempty"`
@@ -25,6 +26,19 @@ type Step struct {
 	Drain *DrainStep `json:"drain,omitempty"`
 	// Undeploy removes versions from nodes.
 	Undeploy *UndeployStep `json:"undeploy,omitempty"`
+	// Stop stops a version on nodes, keeping it deployed (a hard rollback).
+	Stop *StopStep `json:"stop,omitempty"`
+	// OnFailure is the step's failure policy, set when the plan is built (SetFailurePolicy)
+	// and read by the engine's failure path and by Render. Nil in a plan recorded before
+	// steps carried it: the journal derives it when it loads the plan.
+	OnFailure *Failure `json:"on_failure,omitempty"`
+}
+
+// StopStep stops Version on Nodes, all at once, keeping it deployed: its sessions end (they
+// are counted as lost) and new sessions go to the older version every node runs beside it.
+type StopStep struct {
+	Version string   `json:"version"`
+	Nodes   []string `json:"nodes"`
 }
 
 // PreflightStep checks before anything changes.
@@ -88,7 +102,7 @@ type UndeployStep struct {
 func (s Step) Validate() error {
 	n := 0
 	for _, set := range []bool{s.Preflight != nil, s.Migrate != nil, s.Route != nil, s.Deploy != nil,
-		s.Gate != nil, s.Pause != nil, s.Drain != nil, s.Undeploy != nil} {
+		s.Gate != nil, s.Pause != nil, s.Drain != nil, s.Undeploy != nil, s.Stop != nil} {
 		if set {
 			n++
 		}
@@ -99,7 +113,7 @@ func (s Step) Validate() error {
 	return nil
 }
 
-// Kind is the step's kind: preflight, migrate, route, deploy, gate, pause, drain or undeploy.
+// Kind is the step's kind: preflight, migrate, route, deploy, gate, pause, drain, undeploy or stop.
 func (s Step) Kind() string {
 	switch {
 	case s.Preflight != nil:
@@ -118,6 +132,8 @@ func (s Step) Kind() string {
 		return "drain"
 	case s.Undeploy != nil:
 		return "undeploy"
+	case s.Stop != nil:
+		return "stop"
 	}
 	return "invalid"
 }
@@ -158,6 +174,8 @@ func (s Step) String() string {
 			cond = " (those without sessions)"
 		}
 		return fmt.Sprintf("undeploy    %s%s from %s", list(s.Undeploy.Versions), cond, list(s.Undeploy.Nodes))
+	case s.Stop != nil:
+		return fmt.Sprintf("stop        %s on %s at once (its sessions end)", s.Stop.Version, list(s.Stop.Nodes))
 	}
 	return "invalid step"
 }
@@ -179,7 +197,8 @@ type Plan struct {
 	Steps []Step `json:"steps"`
 }
 
-// Render prints the plan as `zdd plan` shows it, each step with what a failure there undoes.
+// Render prints the plan as `zdd plan` shows it, each step with what a failure there does,
+// by the step's failure policy (see FailPreflight, FailRollback, FailAttention).
 func (p *Plan) Render(nodes []string, canary int) string {
 	var b strings.Builder
 	from := "nothing (first release)"
@@ -187,10 +206,19 @@ func (p *Plan) Render(nodes []string, canary int) string {
 		from = strings.Join(p.From, ",")
 	}
 	fmt.Fprintf(&b, "release %s: %s -> %s  (WAR %s, %d bytes, sha256 %s)\n", p.App, from, p.To, p.WAR, p.Size, shortSum(p.SHA256))
+	p.renderSteps(&b, nodes, canary, true)
+	return b.String()
+}
+
+// renderSteps prints the numbered steps of p, with (when warn) the hazards of single-node
+// routing and, under each, the "if it fails" line of failureText.
+func (p *Plan) renderSteps(b *strings.Builder, nodes []string, canary int, warn bool) {
 	deployed := map[string]bool{}
 	hazards := map[int]Hazard{}
 	for _, h := range SingleNodeSteps(p, nodes, canary) {
-		hazards[h.Step] = h
+		if warn {
+			hazards[h.Step] = h
+		}
 	}
 	for i, s := range p.Steps {
 		if s.Deploy != nil {
@@ -198,16 +226,13 @@ func (p *Plan) Render(nodes []string, canary int) string {
 				deployed[n] = true
 			}
 		}
-		fmt.Fprintf(&b, "%3d. %s\n", i+1, s)
+		fmt.Fprintf(b, "%3d. %s\n", i+1, s)
 		if h, ok := hazards[i]; ok {
 			left := "no node"
 			if len(h.In) == 1 {
 				left = "only " + h.In[0]
 			}
-			fmt.Fprintf(&b, "       WARNING: leaves %s in rotation, with no healthy fallback unless the load balancer keeps the others as backup servers; %s\n", left, h.Fix)
-		}
-		if s.Preflight != nil || s.Pause != nil {
-			continue
+			fmt.Fprintf(b, "       WARNING: leaves %s in rotation, with no healthy fallback unless the load balancer keeps the others as backup servers; %s\n", left, h.Fix)
 		}
 		var has []string
 		for _, n := range nodes {
@@ -215,25 +240,33 @@ func (p *Plan) Render(nodes []string, canary int) string {
 				has = append(has, n)
 			}
 		}
-		if s.Migrate != nil && s.Migrate.Phase == "expand" {
-			fmt.Fprintf(&b, "       if it fails: stop; no node or route changed (`zdd migrate status` shows the schema)\n")
-			continue
-		}
-		if len(has) == 0 {
-			fmt.Fprintf(&b, "       if it fails: route every node in\n")
-			continue
-		}
-		if s.Drain != nil || s.Undeploy != nil || (s.Migrate != nil && s.Migrate.Phase == "contract") {
-			fmt.Fprintf(&b, "       if it fails: stop; %s stays on every node (`zdd drain` retries)\n", p.To)
-			continue
-		}
-		var parts []string
-		for _, r := range RollbackSteps(nodes, has, p.To, canary) {
-			parts = append(parts, strings.Join(strings.Fields(r.String()), " "))
-		}
-		fmt.Fprintf(&b, "       if it fails: %s\n", strings.Join(parts, "; "))
+		fmt.Fprintf(b, "       if it fails: %s\n", p.failureText(s, nodes, has, canary))
 	}
-	return b.String()
+}
+
+// failureText says what a failure of step s does, by its policy: for FailRollback, the steps
+// that take the new version off the nodes that have it by then (has).
+func (p *Plan) failureText(s Step, nodes, has []string, canary int) string {
+	switch f := s.failure(); f.Do {
+	case FailPreflight:
+		if s.Migrate != nil {
+			return "stop; no node or route changed (`zdd migrate status` shows the schema)"
+		}
+		return "stop; nothing changed"
+	case FailAttention:
+		if f.Retry == "" || f.Retry == RetryDrain {
+			return fmt.Sprintf("stop; %s stays on every node (`zdd drain` retries)", p.To)
+		}
+		return fmt.Sprintf("stop; needs attention (`%s` retries)", f.Retry)
+	}
+	if len(has) == 0 {
+		return "route every node in"
+	}
+	var parts []string
+	for _, r := range RollbackSteps(nodes, has, p.To, canary) {
+		parts = append(parts, strings.Join(strings.Fields(r.String()), " "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func shortSum(s string) string {

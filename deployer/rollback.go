@@ -2,11 +2,10 @@ package deployer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
@@ -43,7 +42,8 @@ type RollbackPlan struct {
 	Release *Release
 	// Lease is the lease taken over (nil: acquired normally).
 	Lease *Lease
-	// Plan is the release that deploys the last good WAR again ("redeploy").
+	// Plan is the release that deploys the last good WAR again ("redeploy"), or the hard
+	// rollback's stop and undeploy steps ("hard").
 	Plan *Plan
 	// Previous is the version new sessions fall back to ("hard").
 	Previous string
@@ -52,6 +52,9 @@ type RollbackPlan struct {
 	// Undo are the steps that take an unfinished release's version off ("undo").
 	Undo []Step
 	opts RollbackOptions
+	// nodes and canary are the configuration's, for Render.
+	nodes  []string
+	canary int
 }
 
 // Render describes the rollback for the confirmation question and the log.
@@ -72,13 +75,13 @@ func (p *RollbackPlan) Render() string {
 		if p.opts.Hard {
 			fmt.Fprintf(&b, "HARD: the %d open sessions of %s on the canary are lost (those users get a new session)\n", p.Sessions, p.Bad.Version)
 		}
-		for i, s := range p.Undo {
-			fmt.Fprintf(&b, "%3d. %s\n", i+1, s)
-		}
+		undo := &Plan{App: p.Release.Plan.App, To: p.Bad.Version, Steps: p.Undo}
+		undo.renderSteps(&b, p.nodes, p.canary, false)
 	case "hard":
 		fmt.Fprintf(&b, "HARD rollback: stops %s (sha256 %s) on every node now and undeploys it; new sessions go to %s, last good %s\n",
 			p.Bad.Version, shortSum(p.Bad.SHA256), p.Previous, good)
 		fmt.Fprintf(&b, "the %d open sessions of %s are lost (those users get a new session on %s)\n", p.Sessions, p.Bad.Version, p.Previous)
+		p.Plan.renderSteps(&b, p.nodes, p.canary, false)
 	default:
 		fmt.Fprintf(&b, "takes %s (sha256 %s) back to the last good release %s,\ndeployed again as version %s; sessions on %s keep it until they end\n",
 			p.Bad.Version, shortSum(p.Bad.SHA256), good, p.Plan.To, p.Bad.Version)
@@ -86,9 +89,7 @@ func (p *RollbackPlan) Render() string {
 			fmt.Fprintf(&b, "the nodes without %s get it too, out of rotation, to carry the canary's sessions; %s is newer everywhere before they take traffic\n",
 				p.Bad.Version, p.Plan.To)
 		}
-		for i, s := range p.Plan.Steps {
-			fmt.Fprintf(&b, "%3d. %s\n", i+1, s)
-		}
+		p.Plan.renderSteps(&b, p.nodes, p.canary, false)
 	}
 	return b.String()
 }
@@ -115,10 +116,18 @@ func unfinished(rel *Release) bool {
 }
 
 // pastFinalRoute tells whether rel's current step comes after the route that put every node
-// back with the new version (drain, undeploy, contract).
+// back with the new version (drain, undeploy, contract): its failure policy is to stop
+// (FailAttention), in a plan that routes (a `zdd drain` plan and a hard rollback have no route;
+// their steps stop too). Past the last step, the plan's routes all ran.
 func (e *Engine) pastFinalRoute(rel *Release) bool {
-	r := &run{e: e, rel: rel}
-	return r.pastFinalRoute(min(rel.Current, len(rel.Plan.Steps)))
+	steps := rel.Plan.Steps
+	if !slices.ContainsFunc(steps, func(s Step) bool { return s.Route != nil }) {
+		return false
+	}
+	if rel.Current >= len(steps) {
+		return true
+	}
+	return steps[rel.Current].failure().Do == FailAttention
 }
 
 // PlanRollback works out what `zdd rollback` does now, changing nothing. It fails with
@@ -135,7 +144,7 @@ func (e *Engine) PlanRollback(ctx context.Context, opts RollbackOptions) (*Rollb
 		return nil, err
 	}
 	live := lease.Active(time.Now()) // expired, or its holder dead on this host: taken over
-	p := &RollbackPlan{opts: opts}
+	p := &RollbackPlan{opts: opts, nodes: e.Spec.NodeNames(), canary: e.Spec.CanarySize}
 	if unfinished(cur) {
 		past := e.pastFinalRoute(cur)
 		if live && cur.Status == StatusRunning && !past {
@@ -327,7 +336,22 @@ func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *ClusterState
 		return nil, err
 	}
 	p.Sessions = n
+	p.Plan = hardPlan(e.Spec.App, e.Spec.NodeNames(), p.Previous, SHAOf(hist, nil, e.Spec.App, p.Previous), p.Bad.Version)
 	return p, nil
+}
+
+// hardPlan is the plan of a hard rollback from bad to previous (which every node runs beside
+// it): stop bad on every node at once, so that new sessions go to previous, then undeploy it.
+// A failure of either step stops it, needing attention; running it again finishes it.
+func hardPlan(app string, nodes []string, previous, previousSHA, bad string) *Plan {
+	steps := []Step{
+		{Stop: &StopStep{Version: bad, Nodes: nodes}},
+		{Undeploy: &UndeployStep{Versions: []string{bad}, Nodes: nodes}},
+	}
+	for i := range steps {
+		steps[i].OnFailure = &Failure{Do: FailAttention, Retry: RetryHard}
+	}
+	return &Plan{App: app, From: []string{previous, bad}, To: previous, SHA256: previousSHA, Steps: steps}
 }
 
 func fileSize(path string) int64 {
@@ -402,83 +426,20 @@ func (e *Engine) markTakenOver(rel *Release, by string, bad RolledBack) error {
 	return e.Journal.AppendHistory(rel)
 }
 
-// hard stops the bad version on every node at once, then undeploys it, and records the
-// sessions it ended.
+// hard runs the hard rollback's plan (hardPlan) as a rollback record of its own, taking over
+// the unfinished release it replaces, if any.
 func (e *Engine) hard(ctx context.Context, p *RollbackPlan, who Lease, by string) error {
 	if p.Release != nil {
 		if err := e.markTakenOver(p.Release, by, p.Bad); err != nil {
 			return err
 		}
 	}
-	names := e.Spec.NodeNames()
-	hist, _ := e.Journal.History()
-	plan := &Plan{App: e.Spec.App, From: []string{p.Previous, p.Bad.Version}, To: p.Previous, SHA256: SHAOf(hist, nil, e.Spec.App, p.Previous),
-		Steps: []Step{{Undeploy: &UndeployStep{Versions: []string{p.Bad.Version}, Nodes: names}}}}
-	rel := newRelease(plan, who)
+	rel := newRelease(p.Plan, who)
 	rel.Kind, rel.RolledBack = KindRollback, &RolledBack{Version: p.Bad.Version, SHA256: p.Bad.SHA256}
-	rel.Steps[0].Step = fmt.Sprintf("stop %s on %s at once, then undeploy it", p.Bad.Version, strings.Join(names, ","))
 	if p.Release != nil {
 		rel.Supersedes = p.Release.ID
 	}
-	r := &run{e: e, rel: rel, start: time.Now()}
-	rel.Steps[0].Started = time.Now().UTC()
-	if err := r.save(); err != nil {
-		return err
-	}
-	cx := e.app(p.Bad.Version)
-	if n, err := e.sessions(ctx, cx); err == nil {
-		rel.LostSessions = n
-	}
-	e.emit(Event{Type: EventStepStarted, Step: 1, Kind: "stop", Message: rel.Steps[0].Step})
-	t0 := time.Now()
-	err := e.eachNode(ctx, names, func(ctx context.Context, name string) error {
-		m := e.Managers[name]
-		if s, ok := m.(interface {
-			Stop(context.Context, tomcatmgr.Context) error
-		}); ok {
-			if err := s.Stop(ctx, cx); err != nil && !errors.Is(err, tomcatmgr.ErrNotFound) {
-				return fmt.Errorf("stop %s on %s: %w", cx.Name(), name, err)
-			}
-		}
-		return nil
-	})
-	if err == nil {
-		e.emit(Event{Type: EventWarning, Step: 1, Kind: "stop", Message: fmt.Sprintf(
-			"%s stopped on every node in %s: new sessions go to %s; %d sessions of %s ended", cx.Name(),
-			time.Since(t0).Round(time.Millisecond), p.Previous, rel.LostSessions, cx.Name())})
-		err = e.eachNode(ctx, names, func(ctx context.Context, name string) error {
-			if err := e.Managers[name].Undeploy(ctx, cx); err != nil && !errors.Is(err, tomcatmgr.ErrNotFound) {
-				return fmt.Errorf("undeploy %s on %s: %w", cx.Name(), name, err)
-			}
-			return nil
-		})
-	}
-	rel.Steps[0].Finished = time.Now().UTC()
-	if err != nil {
-		rel.Steps[0].Error = err.Error()
-		rel.Status = StatusNeedsAttention
-		err = outcome.WithHint(outcome.Classify(outcome.ErrNeedsAttention, fmt.Errorf("deployer: hard rollback: %w", err)),
-			"`zdd status` shows each node; run `zdd rollback --hard` again")
-	} else {
-		rel.Current, rel.Status = 1, StatusDone
-		e.emit(Event{Type: EventStepFinished, Step: 1, Kind: "stop", Duration: time.Since(t0).Seconds()})
-	}
-	_ = r.save()
-	e.finish(r, err)
-	return err
-}
-
-// eachNode runs fn on every node at once and joins the errors.
-func (e *Engine) eachNode(ctx context.Context, names []string, fn func(context.Context, string) error) error {
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, n := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = fn(ctx, n)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	e.emit(Event{Type: EventReleaseStarted, Message: fmt.Sprintf("hard rollback %s %s -> %s, %d steps",
+		p.Plan.App, p.Bad.Version, p.Previous, len(p.Plan.Steps))})
+	return e.Continue(ctx, rel)
 }

@@ -230,6 +230,7 @@ func (e *Engine) planPaused(ctx context.Context, p *RollbackPlan) (*RollbackPlan
 		spec.Migrations = false
 		plan.Steps = append(plan.Steps, DrainSteps(&spec, from)...)
 	}
+	SetFailurePolicy(plan.Steps)
 	p.Plan = plan
 	return p, nil
 }

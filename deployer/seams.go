@@ -56,11 +56,13 @@ type Manager interface {
 	// serverPath must be absolute, clean and end in ".war" (else ErrInvalid); a file the node
 	// cannot read is ErrFailed. Same errors as Deploy otherwise.
 	DeployFromServerPath(ctx context.Context, cx tomcatmgr.Context, serverPath string) error
-	// Stop stops cx and keeps it deployed (List shows it stopped); its sessions on this node
-	// end. The hard rollback stops the new version before undeploying it.
-	Stop(ctx context.Context, cx tomcatmgr.Context) error
 	// Undeploy stops cx and removes it from the node.
 	Undeploy(ctx context.Context, cx tomcatmgr.Context) error
+	// Stop stops cx and keeps it deployed: its sessions end, and requests for the context go
+	// to the newest version still running beside it. It fails with tomcatmgr.ErrNotFound when
+	// the node has no cx (List then shows it stopped). Called by a hard rollback's stop step,
+	// on every node at once, before its undeploy.
+	Stop(ctx context.Context, cx tomcatmgr.Context) error
 	// SessionManager describes cx's session manager (clustered or not, active sessions).
 	SessionManager(ctx context.Context, cx tomcatmgr.Context) (tomcatmgr.SessionManager, error)
 	// HasSession reports whether the session id exists in cx on this node: false, nil for a

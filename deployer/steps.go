@@ -34,6 +34,8 @@ func (e *Engine) runStep(ctx context.Context, idx int, s Step, rel *Release) err
 		return e.pause(ctx, s.Pause)
 	case s.Drain != nil:
 		return e.drain(ctx, idx, s.Drain, rel)
+	case s.Stop != nil:
+		return e.stop(ctx, idx, s.Stop, rel)
 	default:
 		return e.undeploy(ctx, idx, s.Undeploy, rel)
 	}
@@ -184,7 +186,7 @@ func (e *Engine) deploy(ctx context.Context, idx int, d *DeployStep, rel *Releas
 		progress := func(sent, total int64) {
 			e.emit(Event{Type: EventProgress, Step: idx, Kind: "deploy", Node: name, Message: "upload", Current: sent, Total: total, Unit: "bytes"})
 		}
-		war := rel.Plan.WAR
+		war := e.warPath(rel)
 		if d.WAR != "" {
 			war = d.WAR
 		}

@@ -181,8 +181,10 @@ func Protected(hist []HistoryEntry, app string) []string {
 	return out
 }
 
-// keepWAR copies the plan's WAR into e.Store (when set) and points the plan at the stored copy,
-// so that the release deploys exactly what `zdd rollback` will find later.
+// keepWAR copies the plan's WAR into e.Store (when set), so that the release deploys exactly
+// what `zdd rollback` will find later. The plan is not changed: its deploy steps upload the
+// stored copy (warPath). Start calls it once the preflight step judged the WAR and the free
+// space for the copy, before the first step that changes anything.
 func (e *Engine) keepWAR(plan *Plan) error {
 	if e.Store == nil {
 		return nil
@@ -195,8 +197,18 @@ func (e *Engine) keepWAR(plan *Plan) error {
 		return outcome.Classify(outcome.ErrPreflight, fmt.Errorf("store: %s changed since it was planned (sha256 %s, now %s)",
 			plan.WAR, shortSum(plan.SHA256), shortSum(info.SHA256)))
 	}
-	plan.WAR, plan.SHA256, plan.Size = info.Path, info.SHA256, info.Size
 	return nil
+}
+
+// warPath is the WAR a deploy step of rel uploads when it names none of its own: the store's
+// copy of the plan's WAR (by checksum) when the engine keeps WARs and holds it, else the plan's.
+func (e *Engine) warPath(rel *Release) string {
+	if e.Store != nil && rel.Plan.SHA256 != "" {
+		if path, err := e.Store.Get(rel.Plan.SHA256); err == nil {
+			return path
+		}
+	}
+	return rel.Plan.WAR
 }
 
 // pruneStore applies the store's retention after a release, keeping the current and the last

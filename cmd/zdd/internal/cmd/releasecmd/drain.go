@@ -143,7 +143,7 @@ func drainRelease(ctx context.Context, e *deployer.Engine, who deployer.Lease) (
 			}
 		}
 	}
-	steps := deployer.DrainSteps(e.Spec, old)
+	steps := deployer.SetFailurePolicy(deployer.DrainSteps(e.Spec, old))
 	rel := &deployer.Release{ID: newest + "-drain-" + time.Now().UTC().Format("20060102T150405Z"),
 		Command: who.Command, Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(),
 		Plan: deployer.Plan{App: e.Spec.App, From: old, To: newest, Steps: steps}, Status: deployer.StatusRunning}
