@@ -36,6 +36,9 @@ func TestNginxAcceptsGeneratedConfig(t *testing.T) {
 		require.True(t, changed)
 		out, err := exec.Command(nginxBin, "-c", lb.MainConfig, "-e", lb.ErrorLog, "-t").CombinedOutput()
 		require.NoError(t, err, "mode %s: %s", mode, out)
+		conf, err := os.ReadFile(lb.MainConfig)
+		require.NoError(t, err)
+		assert.Contains(t, string(conf), "proxy_read_timeout 8s;", "a request held by a frozen node is retried before the client gives up")
 	}
 }
 
@@ -50,6 +53,7 @@ func TestServerXMLHasStaticMembersAndSyncReplication(t *testing.T) {
 	assert.Contains(t, x, `channelSendOptions="6"`)
 	assert.Contains(t, x, `stateTimestampDrop="false"`)
 	assert.Contains(t, x, `autoBind="1"`)
+	assert.Contains(t, x, `performReadTest="true" readTestTimeout="1000"`, "a frozen member must fail the failure detector's check")
 	assert.Contains(t, x, `autoDeploy="false"`)
 	assert.Equal(t, 3, strings.Count(x, "StaticMember\""))
 	ctx, err := os.ReadFile(filepath.Join(env.Nodes[1].Base, "conf", "context.xml"))

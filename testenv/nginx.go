@@ -104,6 +104,7 @@ http {
             proxy_set_header Connection "";
             proxy_set_header Host $host;
             proxy_connect_timeout 2s;
+            proxy_read_timeout 8s;
             proxy_next_upstream error timeout http_502 http_503;
         }
     }

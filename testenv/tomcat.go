@@ -78,7 +78,8 @@ var serverXML = template.Must(template.New("server.xml").Funcs(template.FuncMap{
             <Transport className="org.apache.catalina.tribes.transport.nio.PooledParallelSender"/>
           </Sender>
           <Interceptor className="org.apache.catalina.tribes.group.interceptors.TcpPingInterceptor" staticOnly="true"/>
-          <Interceptor className="org.apache.catalina.tribes.group.interceptors.TcpFailureDetector"/>
+          <Interceptor className="org.apache.catalina.tribes.group.interceptors.TcpFailureDetector"
+                       performReadTest="true" readTestTimeout="1000"/>
         </Channel>
         <Valve className="org.apache.catalina.ha.tcp.ReplicationValve" filter=".*\.ico|.*\.css|.*\.js|.*\.png"/>
         <ClusterListener className="org.apache.catalina.ha.session.ClusterSessionListener"/>
