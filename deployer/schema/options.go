@@ -42,7 +42,7 @@ func ParsePhase(s string) (Phase, error) {
 // Contract: the migrator calls ActiveServer before it takes the migration lock, again before
 // each migration it applies, and before Plan, Status and Resolve read the journal, always from
 // the goroutine running Up, Plan, Status or Resolve. Implementations: the HAProxy client
-// (deployer/connect) and deployertest's Writer; deployertest/conformance.Writer runs the same
+// (package connect) and deployertest's Writer; deployertest/conformance.Writer runs the same
 // cases against both. It returns the HAProxy server name (a key of Options.Servers, e.g. "db1").
 // It returns an error when it cannot tell (socket unreachable, backend unknown, no server up,
 // ctx ended); the migrator then refuses to run DDL and wraps the error in [ErrNotWriter].
