@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	redaction "github.com/saitodrom/zdd/internal/redact"
 )
 
 // Phase is a migration phase: [Expand] or [Contract].
@@ -160,7 +162,7 @@ func (o *Options) driverConfig() (*mysql.Config, error) {
 	if err != nil {
 		// The parse error may quote the DSN; the DSN has no password by contract, but be safe.
 		return nil, fmt.Errorf("schema: options: DSN: %s: %w (hint: user@tcp(host:port)/db)",
-			redactString(err.Error(), o.Password), ErrInvalid)
+			redaction.Secrets(err.Error(), o.Password), ErrInvalid)
 	}
 	if cfg.Passwd != "" {
 		return nil, fmt.Errorf("schema: options: DSN contains a password: %w (hint: remove it from the DSN and pass it as Password)", ErrInvalid)
@@ -201,7 +203,7 @@ var errNoDial = errors.New("schema: internal: no connection while reading files"
 func (o Options) String() string {
 	pw := ""
 	if o.Password != "" {
-		pw = " password=[redacted]"
+		pw = " password=" + redaction.Text
 	}
 	dsn := "[unparseable]"
 	if cfg, err := mysql.ParseDSN(o.DSN); err == nil {
@@ -226,5 +228,5 @@ func (l driverLogger) Print(v ...any) {
 	if l.line == nil {
 		return
 	}
-	l.line(redactString(strings.TrimSpace(fmt.Sprint(v...)), l.password))
+	l.line(redaction.Secrets(strings.TrimSpace(fmt.Sprint(v...)), l.password))
 }
