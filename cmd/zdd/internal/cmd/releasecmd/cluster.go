@@ -84,14 +84,6 @@ func (d *Deps) prepare(f *cmdutil.Factory, cmd *cobra.Command, args []string, ou
 	return nil
 }
 
-// runOr runs run, or runF instead when the test that built the command gave one.
-func runOr[O any](ctx context.Context, opts *O, runF, run func(context.Context, *O) error) error {
-	if runF != nil {
-		return runF(ctx, opts)
-	}
-	return run(ctx, opts)
-}
-
 // withTimeout bounds ctx by timeout (none when zero).
 func withTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
 	if timeout <= 0 {

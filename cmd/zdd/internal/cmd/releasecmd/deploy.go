@@ -55,7 +55,7 @@ registers that WAR (with its checksum) so that ` + "`zdd rollback`" + ` can go b
 			if opts.Chart != "" && len(opts.Watch) == 0 {
 				return cmdutil.FlagErrorf("--chart draws what --watch recorded: give --watch URL too")
 			}
-			return runOr(cmd.Context(), opts, runF, RunDeploy)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunDeploy)
 		},
 	}
 	addReleaseFlags(cmd, &opts.ReleaseFlags)

@@ -40,7 +40,7 @@ With no old version deployed it exits 6 (nothing to do).`,
 			if err := opts.prepare(f, cmd, args, opts.Output); err != nil {
 				return err
 			}
-			return runOr(cmd.Context(), opts, runF, RunDrain)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunDrain)
 		},
 	}
 	addOutputFlag(cmd, &opts.Output)

@@ -36,7 +36,7 @@ With no paused release it exits 6 (nothing to do).`,
 			if err := opts.prepare(f, cmd, args, opts.Output); err != nil {
 				return err
 			}
-			return runOr(cmd.Context(), opts, runF, RunPromote)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunPromote)
 		},
 	}
 	addOutputFlag(cmd, &opts.Output)
