@@ -60,7 +60,7 @@ type Config struct {
 func (c Config) String() string {
 	pw := ""
 	if c.Password != "" {
-		pw = "***"
+		pw = redact.Text
 	}
 	return fmt.Sprintf("tomcatmgr.Config{Node:%q BaseURL:%q User:%q Password:%q CAFile:%q}", c.Node, c.BaseURL, c.User, pw, c.CAFile)
 }
@@ -81,7 +81,7 @@ func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.BaseURL)
 	switch {
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return nil, bad(fmt.Sprintf("BaseURL %q is not an http(s) URL like http://host:8080/manager", redactURL(cfg.BaseURL)))
+		return nil, bad(fmt.Sprintf("BaseURL %q is not an http(s) URL like http://host:8080/manager", redact.URL(cfg.BaseURL)))
 	case u.User != nil:
 		return nil, bad("BaseURL must not contain credentials; set User and Password")
 	case u.RawQuery != "" || u.Fragment != "":
@@ -260,10 +260,10 @@ func (c *Client) finish(e *Error, k call) *Error {
 	if e.Hint == "" {
 		e.Hint = hintFor(e, k)
 	}
-	if pw := c.cfg.Password; len(pw) >= 4 {
-		e.Message = strings.ReplaceAll(e.Message, pw, "***")
+	if pw := c.cfg.Password; len(pw) >= 4 { // a shorter one would blank out common words
+		e.Message = redact.Secrets(e.Message, pw)
 		if e.Err != nil && strings.Contains(e.Err.Error(), pw) {
-			e.Err = errors.New(strings.ReplaceAll(e.Err.Error(), pw, "***"))
+			e.Err = errors.New(redact.Secrets(e.Err.Error(), pw))
 		}
 	}
 	return e
@@ -305,9 +305,6 @@ func (c *Client) answer(k call, e *Error) error {
 	}
 	return c.finish(e, k)
 }
-
-// redactURL drops user info from a URL string for error messages (see package redact).
-func redactURL(s string) string { return redact.URL(s) }
 
 // nopLogger silences resty, which would otherwise log to stderr.
 type nopLogger struct{}

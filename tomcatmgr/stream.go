@@ -22,9 +22,13 @@ type upload struct {
 	progress func(sent, total int64)
 }
 
-// streamTransport attaches an upload to the request at the last moment. resty would read an
-// io.Reader body into memory (to build GetBody), so resty sees no body and this transport sends
-// the file with a Content-Length, without GetBody (the request is never replayed).
+// streamTransport attaches an upload to the request at the last moment. It is zdd's one
+// workaround of resty (the HTTP client the project requires): resty reads an io.Reader body
+// into memory before the transport sees the request (to build GetBody for retries;
+// TestRestyBuffersReaderBodies shows it), which for a WAR of hundreds of MB would hold it all in
+// the zdd process. So resty sees no body, and this transport sends the file from disk with a
+// Content-Length, without GetBody (a deploy is never replayed).
+// TestDeployStreamsBeforeReadingTheWholeFile fails if the upload stops streaming.
 type streamTransport struct {
 	base http.RoundTripper
 }

@@ -7,10 +7,13 @@ import (
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/saitodrom/zdd/internal/redact"
 )
 
-// RedactedText replaces a secret that is set in every printed form.
-const RedactedText = "<redacted>"
+// RedactedText replaces a secret that is set in every printed form (redact.Text, the one
+// marker of every redaction).
+const RedactedText = redact.Text
 
 // Secret is a password. Every printed form (String, GoString, YAML, JSON) is redacted: a set
 // secret prints as RedactedText and an empty one as "". Reveal returns the value.

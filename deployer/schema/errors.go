@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	redaction "github.com/saitodrom/zdd/internal/redact"
 )
 
 // Sentinel errors; test with errors.Is. zdd maps ErrLocked to exit code 5 and ErrInvalid,
@@ -184,25 +186,18 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.cause }
 
-// redact returns err with every occurrence of the password replaced. Every exported function
-// passes its error through it.
+// redact returns err with every occurrence of the password replaced by redaction.Text. Every
+// exported function passes its error through it.
 func redact(err error, password string) error {
 	if err == nil {
 		return nil
 	}
 	msg := err.Error()
-	clean := redactString(msg, password)
+	clean := redaction.Secrets(msg, password)
 	if clean == msg {
 		return err
 	}
 	return &redactedError{msg: clean, cause: err}
-}
-
-func redactString(s, password string) string {
-	if password == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, password, "[redacted]")
 }
 
 // journalLeftError is a failed statement whose journal entry could not be finished either.

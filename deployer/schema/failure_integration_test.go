@@ -16,6 +16,8 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/schema"
 	"github.com/saitodrom/zdd/deployer/wait"
+
+	redaction "github.com/saitodrom/zdd/internal/redact"
 )
 
 // throughHAProxy reports the server_id and read_only a new connection through HAProxy sees.
@@ -168,7 +170,7 @@ func TestPasswordNeverAppears(t *testing.T) {
 	j := f.journal(t, f.direct(t, "db1"))
 	record(j)
 	require.Len(t, j, 2)
-	assert.Contains(t, j[1]["error"], "[redacted]", "the journal keeps the server's message, redacted")
+	assert.Contains(t, j[1]["error"], redaction.Text, "the journal keeps the server's message, redacted")
 
 	// Connect and writer-proof errors.
 	bad := f.migrator(t, func(o *schema.Options) { o.DSN = fmt.Sprintf("%s@tcp(127.0.0.1:1)/%s", f.env.DB.User, f.env.DB.Name) })
@@ -177,7 +179,7 @@ func TestPasswordNeverAppears(t *testing.T) {
 	record(err)
 
 	text := out.String()
-	assert.Contains(t, text, "[redacted]", "the recorded output must include the redacted statement error")
+	assert.Contains(t, text, redaction.Text, "the recorded output must include the redacted statement error")
 	if strings.Contains(text, pw) { // not assert.NotContains: it would print the password
 		t.Errorf("the password appears in the output:\n%s", strings.ReplaceAll(text, pw, "<PASSWORD>"))
 	}

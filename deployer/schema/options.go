@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	redaction "github.com/saitodrom/zdd/internal/redact"
 )
 
 // Phase is a migration phase: [Expand] or [Contract].
@@ -42,7 +44,7 @@ func ParsePhase(s string) (Phase, error) {
 // Contract: the migrator calls ActiveServer before it takes the migration lock, again before
 // each migration it applies, and before Plan, Status and Resolve read the journal, always from
 // the goroutine running Up, Plan, Status or Resolve. Implementations: the HAProxy client
-// (deployer/connect) and deployertest's Writer; deployertest/conformance.Writer runs the same
+// (package connect) and deployertest's Writer; deployertest/conformance.Writer runs the same
 // cases against both. It returns the HAProxy server name (a key of Options.Servers, e.g. "db1").
 // It returns an error when it cannot tell (socket unreachable, backend unknown, no server up,
 // ctx ended); the migrator then refuses to run DDL and wraps the error in [ErrNotWriter].
@@ -160,7 +162,7 @@ func (o *Options) driverConfig() (*mysql.Config, error) {
 	if err != nil {
 		// The parse error may quote the DSN; the DSN has no password by contract, but be safe.
 		return nil, fmt.Errorf("schema: options: DSN: %s: %w (hint: user@tcp(host:port)/db)",
-			redactString(err.Error(), o.Password), ErrInvalid)
+			redaction.Secrets(err.Error(), o.Password), ErrInvalid)
 	}
 	if cfg.Passwd != "" {
 		return nil, fmt.Errorf("schema: options: DSN contains a password: %w (hint: remove it from the DSN and pass it as Password)", ErrInvalid)
@@ -201,7 +203,7 @@ var errNoDial = errors.New("schema: internal: no connection while reading files"
 func (o Options) String() string {
 	pw := ""
 	if o.Password != "" {
-		pw = " password=[redacted]"
+		pw = " password=" + redaction.Text
 	}
 	dsn := "[unparseable]"
 	if cfg, err := mysql.ParseDSN(o.DSN); err == nil {
@@ -226,5 +228,5 @@ func (l driverLogger) Print(v ...any) {
 	if l.line == nil {
 		return
 	}
-	l.line(redactString(strings.TrimSpace(fmt.Sprint(v...)), l.password))
+	l.line(redaction.Secrets(strings.TrimSpace(fmt.Sprint(v...)), l.password))
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	redaction "github.com/saitodrom/zdd/internal/redact"
 )
 
 func validOptions() Options {
@@ -70,7 +72,7 @@ func TestPrintedFormsHidePassword(t *testing.T) {
 
 func TestRedactKeepsErrorsIs(t *testing.T) {
 	err := redact(fmt.Errorf("near 'hunter2-secret': %w", ErrStatement), "hunter2-secret")
-	assert.Equal(t, "near '[redacted]': migration statement failed", err.Error())
+	assert.Equal(t, "near '"+redaction.Text+"': migration statement failed", err.Error())
 	assert.ErrorIs(t, err, ErrStatement)
 	plain := fmt.Errorf("x: %w", ErrLocked)
 	assert.Same(t, plain, redact(plain, "hunter2-secret"), "untouched when clean")

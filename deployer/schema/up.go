@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	redaction "github.com/saitodrom/zdd/internal/redact"
 )
 
 // EventKind names a step of [Migrator.Up].
@@ -170,7 +172,7 @@ func (s *session) apply(ctx context.Context, files []*phaseFiles, mig Migration,
 	msg := ""
 	rejected := runErr != nil && NotExecuted(runErr)
 	if runErr != nil {
-		msg = redactString(serverMessage(runErr), s.m.opts.Password)
+		msg = redaction.Secrets(serverMessage(runErr), s.m.opts.Password)
 	}
 	jerr := s.do(dctx, func(conn *sql.Conn) error { return s.m.j.finish(dctx, conn, id, msg, rejected, s.m.opts.Who) })
 	if runErr != nil {

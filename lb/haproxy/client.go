@@ -5,7 +5,7 @@
 // # Contract
 //
 // zdd's only caller is the schema migrator's writer check
-// (schema.WriterSource; deployer/connect wires [Client.ActiveServer] into
+// (schema.WriterSource; connect wires [Client.ActiveServer] into
 // it): the migrator asks which MySQL server takes traffic (the writer) before
 // it takes the migration lock, again before each migration it applies, and
 // before Plan, Status and Resolve read the journal (so `zdd migrate plan`,

@@ -14,7 +14,7 @@ import (
 )
 
 // TestConformanceWriter runs the database writer check's cases against testenv's HAProxy, as
-// deployer/connect wires it, the same cases deployertest's Writer passes.
+// connect wires it, the same cases deployertest's Writer passes.
 func TestConformanceWriter(t *testing.T) {
 	env := testenvtest.Require(t)
 	c, err := New(Options{Network: "unix", Address: env.DB.HAProxySocket})

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
@@ -139,11 +138,10 @@ func (b *Balancer) install(ctx context.Context, c change) error {
 		}
 		return nil
 	}
-	dir, base := path.Split(h.UpstreamFile)
 	q := remote.Quote(h.UpstreamFile)
-	script := `{ t=$(mktemp ` + remote.Quote(dir+"."+base+".zdd-XXXXXX") + `) && trap 'rm -f "$t"' EXIT && cat > "$t" && ` +
-		`cp -p -- ` + q + ` ` + remote.Quote(h.UpstreamFile+".zdd-prev") + ` && chmod --reference=` + q + ` "$t" && ` +
-		`mv -f "$t" ` + q + ` && trap - EXIT; } || { echo ` + installFailed + `; exit 1; }; ` + h.TestCommand
+	swap := remote.Replace{Path: h.UpstreamFile, Steps: []string{
+		`cp -p -- ` + q + ` ` + remote.Quote(h.UpstreamFile+".zdd-prev"), `chmod --reference=` + q + ` "$t"`}}
+	script := swap.Group() + ` || { echo ` + installFailed + `; exit 1; }; ` + h.TestCommand
 	out, err := h.Runner.Run(ctx, script, c.new)
 	if err == nil {
 		return nil
@@ -163,11 +161,10 @@ func restore(ctx context.Context, h Host, old []byte, keepTime bool) error {
 	if !keepTime {
 		return remote.WriteFile(ctx, h.Runner, h.UpstreamFile, old)
 	}
-	dir, base := path.Split(h.UpstreamFile)
 	q, prev := remote.Quote(h.UpstreamFile), remote.Quote(h.UpstreamFile+".zdd-prev")
-	script := `set -e; t=$(mktemp ` + remote.Quote(dir+"."+base+".zdd-XXXXXX") + `); trap 'rm -f "$t"' EXIT; cat > "$t"; ` +
-		`if cmp -s -- "$t" ` + q + `; then exit 0; fi; chmod --reference=` + q + ` "$t"; if cmp -s -- "$t" ` + prev + `; then touch -r ` + prev + ` -- "$t"; fi; ` +
-		`mv -f "$t" ` + q + `; trap - EXIT`
+	script := remote.Replace{Path: h.UpstreamFile, Steps: []string{
+		`if cmp -s -- "$t" ` + q + `; then exit 0; fi`, `chmod --reference=` + q + ` "$t"`,
+		`if cmp -s -- "$t" ` + prev + `; then touch -r ` + prev + ` -- "$t"; fi`}}.Script()
 	if _, err := h.Runner.Run(ctx, script, old); err != nil {
 		var ee *remote.ExitError
 		if errors.As(err, &ee) {

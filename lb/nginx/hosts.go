@@ -2,7 +2,6 @@ package nginx
 
 import (
 	"context"
-	"sync"
 
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/lb/remote"
@@ -23,30 +22,27 @@ type HostState struct {
 // agree or every host to answer; it is for reports (`zdd status`) that show every part that
 // can be read. It changes nothing.
 func (b *Balancer) HostStates(ctx context.Context) []HostState {
-	out := make([]HostState, len(b.opts.Hosts))
-	var wg sync.WaitGroup
-	for i, h := range b.opts.Hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i] = HostState{Host: h.Name}
-			if u, ok := h.Runner.(*remote.Unreachable); ok {
-				out[i].Err = u.Err // the dial's error says it all
-				return
-			}
-			f, err := b.read(ctx, h)
-			if err != nil {
-				out[i].Err = err
-				return
-			}
-			st, err := f.States(b.opts.Upstreams)
-			if err != nil {
-				out[i].Err = err
-				return
-			}
-			out[i].States = b.toNodes(st)
-		}()
-	}
-	wg.Wait()
+	out, _, _ := onEach(b.opts.Hosts, func(h Host) (HostState, error) { return b.hostState(ctx, h), nil })
 	return out
+}
+
+// hostState reads one host's node states, or why they could not be read.
+func (b *Balancer) hostState(ctx context.Context, h Host) HostState {
+	hs := HostState{Host: h.Name}
+	if u, ok := h.Runner.(*remote.Unreachable); ok {
+		hs.Err = u.Err // the dial's error says it all
+		return hs
+	}
+	f, err := b.read(ctx, h)
+	if err != nil {
+		hs.Err = err
+		return hs
+	}
+	st, err := f.States(b.opts.Upstreams)
+	if err != nil {
+		hs.Err = err
+		return hs
+	}
+	hs.States = b.toNodes(st)
+	return hs
 }

@@ -3,7 +3,6 @@ package remote
 import (
 	"context"
 	"fmt"
-	"path"
 )
 
 // ReadFile returns the content of the file p on r's host.
@@ -14,21 +13,19 @@ func ReadFile(ctx context.Context, r Runner, p string) ([]byte, error) {
 	return r.Run(ctx, "cat -- "+Quote(p), nil)
 }
 
-// WriteFile replaces the file p on r's host with data atomically: the data is
-// written to a temporary file in the same directory, given p's mode (0644 if p
-// does not exist yet), flushed, then renamed over p. Readers see either the
+// WriteFile replaces the file p on r's host with data atomically (see Replace): the
+// data is written to a temporary file in the same directory, given p's mode (0644
+// if p does not exist yet), flushed, then renamed over p. Readers see either the
 // old or the new content, never a partial file. On failure the temporary file
 // is removed and p is untouched.
 func WriteFile(ctx context.Context, r Runner, p string, data []byte) error {
 	if err := CheckPath(p); err != nil {
 		return err
 	}
-	dir, base := path.Split(p)
-	tmpl := Quote(dir + "." + base + ".zdd-XXXXXX")
 	q := Quote(p)
-	script := `set -e; t=$(mktemp ` + tmpl + `); trap 'rm -f "$t"' EXIT; cat > "$t"; ` +
-		`if [ -e ` + q + ` ]; then chmod --reference=` + q + ` "$t"; else chmod 0644 "$t"; fi; ` +
-		`sync "$t" 2>/dev/null || true; mv -f "$t" ` + q + `; trap - EXIT`
+	script := Replace{Path: p, Steps: []string{
+		`if [ -e ` + q + ` ]; then chmod --reference=` + q + ` "$t"; else chmod 0644 "$t"; fi`,
+		`sync "$t" 2>/dev/null || true`}}.Script()
 	if _, err := r.Run(ctx, script, data); err != nil {
 		return fmt.Errorf("remote: write %s on %s: %w", p, r.Host(), err)
 	}

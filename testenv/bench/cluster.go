@@ -9,12 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/saitodrom/zdd/connect"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
-	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
@@ -233,17 +234,14 @@ func (b *bench) raw(ctx context.Context, n testenv.Node, method, cmd, war string
 	return nil
 }
 
-// eachNode runs fn on every node at once.
+// eachNode runs fn on every node at once and joins every node's error (errgroup's Wait would
+// keep only the first).
 func eachNode(nodes []testenv.Node, fn func(testenv.Node) error) error {
 	errs := make([]error, len(nodes))
-	var wg sync.WaitGroup
+	var g errgroup.Group
 	for i, n := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = fn(n)
-		}()
+		g.Go(func() error { errs[i] = fn(n); return nil })
 	}
-	wg.Wait()
+	_ = g.Wait()
 	return errors.Join(errs...)
 }

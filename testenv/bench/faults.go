@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/saitodrom/zdd/connect"
 	"github.com/saitodrom/zdd/deployer"
-	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/lb/remote"
 	"github.com/saitodrom/zdd/watch"

@@ -102,3 +102,9 @@ func TestCheckReportsUnreadablePasswordFileOnce(t *testing.T) {
 	assert.Contains(t, keys, "tomcat.password_file")
 	assert.NotContains(t, keys, "tomcat.password")
 }
+
+func TestResultLine(t *testing.T) {
+	assert.Equal(t, "success: app 001 -> 002 in 12.3s (exit 0)", ResultLine("success: app", "001 -> 002", 12.34, 0, 0))
+	assert.Equal(t, "rollback: rolled_back 002 -> 001 in 1.0s (exit 3), 7 sessions ended",
+		ResultLine("rollback: rolled_back", "002 -> 001", 1, 3, 7))
+}

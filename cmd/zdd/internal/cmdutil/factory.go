@@ -3,6 +3,7 @@
 package cmdutil
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -107,4 +108,13 @@ func (e *ProblemsError) Error() string {
 		b.WriteString("\n  " + p.String())
 	}
 	return b.String()
+}
+
+// RunOr runs run, or runF instead when the test that built the command gave one: the end of
+// every command's RunE (each NewCmd* takes a runF that replaces its logic in tests).
+func RunOr[O any](ctx context.Context, opts *O, runF, run func(context.Context, *O) error) error {
+	if runF != nil {
+		return runF(ctx, opts)
+	}
+	return run(ctx, opts)
 }

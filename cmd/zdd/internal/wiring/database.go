@@ -6,18 +6,17 @@ import (
 	"strings"
 
 	"github.com/saitodrom/zdd/deployer/config"
-	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/schema"
 )
 
-// dialDatabase wires the schema migrator (connect.NewMigrations) and the database checks into
+// dialDatabase wires the schema migrator (NewMigrations) and the database checks into
 // c when database.dsn is set: the release runs the expand and contract migrations, preflight
 // proves the connection reaches the writer, and `zdd status` shows the writer and the level.
 func dialDatabase(cfg *config.Config, c *Cluster) error {
 	if cfg.Database.DSN == "" {
 		return nil
 	}
-	m, err := connect.NewMigrations(cfg, connect.MigrateOptions{Managers: c.Managers})
+	m, err := NewMigrations(cfg, c.Managers, nil)
 	if err != nil {
 		return err
 	}

@@ -14,9 +14,9 @@ import (
 	"errors"
 	"os"
 
+	"github.com/saitodrom/zdd/connect"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
-	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/lb"
 )

@@ -19,8 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
+	"github.com/saitodrom/zdd/connect"
 	"github.com/saitodrom/zdd/deployer/config"
-	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/statedir"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/testenv"

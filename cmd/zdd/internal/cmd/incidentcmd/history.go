@@ -32,10 +32,7 @@ func NewCmdHistory(f *cmdutil.Factory, runF func(context.Context, *HistoryOption
 			if err := opts.prepare(cmd, args); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return RunHistory(cmd.Context(), opts)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunHistory)
 		},
 	}
 	cmd.Flags().IntVarP(&opts.Limit, "limit", "n", 0, "show only the newest N entries")

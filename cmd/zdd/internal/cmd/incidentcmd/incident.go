@@ -105,11 +105,8 @@ func (d *Deps) result(s *summarySink, what string) {
 	if d.Output == "json" || s.last == nil {
 		return
 	}
-	line := fmt.Sprintf("%s: %s %s -> %s in %.1fs (exit %d)", what, s.last.Outcome, strings.Join(s.last.From, ","), s.last.To, s.last.Duration, s.last.ExitCode)
-	if s.last.LostSessions > 0 {
-		line += fmt.Sprintf(", %d sessions ended", s.last.LostSessions)
-	}
-	fmt.Fprintln(d.IO.Out, line)
+	l := s.last
+	fmt.Fprintln(d.IO.Out, cmdutil.ResultLine(what+": "+l.Outcome, strings.Join(l.From, ",")+" -> "+l.To, l.Duration, l.ExitCode, l.LostSessions))
 }
 
 // resultUndo prints the result line of Engine.Abort, which undoes a release From -> To: what
@@ -122,11 +119,8 @@ func (d *Deps) resultUndo(s *summarySink) {
 		d.result(s, "abort")
 		return
 	}
-	line := fmt.Sprintf("abort: %s: %s undone, %s serves, in %.1fs (exit 0)", s.last.Outcome, s.last.To, orNothing(s.last.From), s.last.Duration)
-	if s.last.LostSessions > 0 {
-		line += fmt.Sprintf(", %d sessions ended", s.last.LostSessions)
-	}
-	fmt.Fprintln(d.IO.Out, line)
+	l := s.last
+	fmt.Fprintln(d.IO.Out, cmdutil.ResultLine("abort: "+l.Outcome+":", l.To+" undone, "+orNothing(l.From)+" serves,", l.Duration, l.ExitCode, l.LostSessions))
 }
 
 // orNothing joins versions, or says "no version" for none (a first release undone).

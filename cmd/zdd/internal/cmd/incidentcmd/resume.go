@@ -44,10 +44,7 @@ Nothing to resume exits 6; running it again after it finished does nothing (exit
 			if err := opts.prepare(cmd, args); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return RunResume(cmd.Context(), opts)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunResume)
 		},
 	}
 	if abort {

@@ -64,10 +64,7 @@ Nothing to roll back exits 6.`,
 			if opts.Hard && opts.WAR != "" {
 				return cmdutil.FlagErrorf("--hard and --war do not go together: --hard deploys nothing")
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return RunRollback(cmd.Context(), opts)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunRollback)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Hard, "hard", false, "stop the bad version now on every node and undeploy it (its sessions are lost)")

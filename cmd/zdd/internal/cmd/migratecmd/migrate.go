@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
-	"github.com/saitodrom/zdd/deployer/connect"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/wiring"
 	"github.com/saitodrom/zdd/deployer/schema"
 )
 
@@ -69,7 +69,7 @@ func runnerFromFactory(f *cmdutil.Factory) NewRunnerFunc {
 		if err != nil {
 			return nil, err
 		}
-		return connect.NewMigrations(cfg, connect.MigrateOptions{Progress: progress})
+		return wiring.NewMigrations(cfg, nil, progress)
 	}
 }
 

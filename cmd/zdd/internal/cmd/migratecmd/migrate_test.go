@@ -14,7 +14,7 @@ import (
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
-	"github.com/saitodrom/zdd/deployer/connect"
+	"github.com/saitodrom/zdd/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/schema"
 )

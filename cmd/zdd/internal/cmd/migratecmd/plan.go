@@ -37,10 +37,7 @@ would be refused because a node still has an older version of the application.`,
 			if err := checkOutput(opts.Output); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return RunPlan(cmd.Context(), opts)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunPlan)
 		},
 	}
 	addPhaseFlag(cmd, &opts.Phase)

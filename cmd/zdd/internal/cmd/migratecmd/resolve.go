@@ -52,10 +52,7 @@ then mark it --applied (it took effect; the file's current checksum is recorded)
 			if len(args) == 1 {
 				opts.Name = args[0]
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return RunResolve(cmd.Context(), opts)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunResolve)
 		},
 	}
 	addPhaseFlag(cmd, &opts.Phase)

@@ -34,10 +34,7 @@ journal, and which server the connection reached. Changes nothing and takes no l
 			if err := checkOutput(opts.Output); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return RunStatus(cmd.Context(), opts)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunStatus)
 		},
 	}
 	addOutputFlag(cmd, &opts.Output)

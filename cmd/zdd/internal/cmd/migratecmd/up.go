@@ -49,10 +49,7 @@ retires it). On Ctrl-C the running statement finishes and is journaled, then zdd
 				return err
 			}
 			opts.who = wiring.WhoAmI(cmd, args)
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return RunUp(cmd.Context(), opts)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunUp)
 		},
 	}
 	addPhaseFlag(cmd, &opts.Phase)

@@ -73,6 +73,17 @@ func (d *Deps) startUnlocked(ctx context.Context, cfg *config.Config, sink deplo
 // whoAmI describes this process for the lock (wiring.WhoAmI).
 func whoAmI(cmd *cobra.Command, args []string) deployer.Lease { return wiring.WhoAmI(cmd, args) }
 
+// prepare is the common start of the RunE of a command that takes the release lease (deploy,
+// promote, drain): the --output check, --lock-wait bound to strategy.lock_wait, and who runs it.
+func (d *Deps) prepare(f *cmdutil.Factory, cmd *cobra.Command, args []string, output string) error {
+	if err := checkOutput(output); err != nil {
+		return err
+	}
+	f.BindFlag("strategy.lock_wait", cmd.Flags().Lookup("lock-wait"))
+	d.Who = whoAmI(cmd, args)
+	return nil
+}
+
 // withTimeout bounds ctx by timeout (none when zero).
 func withTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
 	if timeout <= 0 {

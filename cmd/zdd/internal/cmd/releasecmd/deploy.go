@@ -49,18 +49,13 @@ registers that WAR (with its checksum) so that ` + "`zdd rollback`" + ` can go b
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.WAR = args[0]
 			opts.VersionSet = cmd.Flags().Changed("version")
-			if err := checkOutput(opts.Output); err != nil {
+			if err := opts.prepare(f, cmd, args, opts.Output); err != nil {
 				return err
 			}
 			if opts.Chart != "" && len(opts.Watch) == 0 {
 				return cmdutil.FlagErrorf("--chart draws what --watch recorded: give --watch URL too")
 			}
-			f.BindFlag("strategy.lock_wait", cmd.Flags().Lookup("lock-wait"))
-			opts.Who = whoAmI(cmd, args)
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return RunDeploy(cmd.Context(), opts)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunDeploy)
 		},
 	}
 	addReleaseFlags(cmd, &opts.ReleaseFlags)

@@ -37,15 +37,10 @@ strategy.expire_at_drain_deadline is set, which logs those users out.
 With no old version deployed it exits 6 (nothing to do).`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(opts.Output); err != nil {
+			if err := opts.prepare(f, cmd, args, opts.Output); err != nil {
 				return err
 			}
-			f.BindFlag("strategy.lock_wait", cmd.Flags().Lookup("lock-wait"))
-			opts.Who = whoAmI(cmd, args)
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return RunDrain(cmd.Context(), opts)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunDrain)
 		},
 	}
 	addOutputFlag(cmd, &opts.Output)

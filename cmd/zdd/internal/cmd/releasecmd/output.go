@@ -117,11 +117,7 @@ func resultLine(s *deployer.Summary, fromRead bool) string {
 	if to == "" {
 		to = "(none)"
 	}
-	line := fmt.Sprintf("%s: %s %s -> %s in %.1fs (exit %d)", s.Outcome, s.App, from, to, s.Duration, s.ExitCode)
-	if s.LostSessions > 0 {
-		line += fmt.Sprintf(", %d sessions ended", s.LostSessions)
-	}
-	return line
+	return cmdutil.ResultLine(s.Outcome+": "+s.App, from+" -> "+to, s.Duration, s.ExitCode, s.LostSessions)
 }
 
 // barSink shows progress events (upload bytes per node, drain sessions) and waits with a

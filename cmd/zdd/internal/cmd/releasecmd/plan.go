@@ -67,10 +67,7 @@ zdd's store (it was deployed before zdd) and checks --previous-war/--previous-ve
 			if err := checkOutput(opts.Output); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return RunPlan(cmd.Context(), opts)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunPlan)
 		},
 	}
 	addReleaseFlags(cmd, &opts.ReleaseFlags)

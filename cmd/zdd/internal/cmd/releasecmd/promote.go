@@ -33,15 +33,10 @@ func NewCmdPromote(f *cmdutil.Factory, runF func(context.Context, *PromoteOption
 With no paused release it exits 6 (nothing to do).`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(opts.Output); err != nil {
+			if err := opts.prepare(f, cmd, args, opts.Output); err != nil {
 				return err
 			}
-			f.BindFlag("strategy.lock_wait", cmd.Flags().Lookup("lock-wait"))
-			opts.Who = whoAmI(cmd, args)
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return RunPromote(cmd.Context(), opts)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunPromote)
 		},
 	}
 	addOutputFlag(cmd, &opts.Output)

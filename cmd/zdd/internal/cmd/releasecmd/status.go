@@ -50,10 +50,7 @@ after the whole status was printed. Exit 0 means every part was read.`,
 			if err := checkOutput(opts.Output); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return RunStatus(cmd.Context(), opts)
+			return cmdutil.RunOr(cmd.Context(), opts, runF, RunStatus)
 		},
 	}
 	addOutputFlag(cmd, &opts.Output)

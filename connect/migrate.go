@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/user"
 	"sort"
 	"strings"
 
@@ -28,7 +26,8 @@ type MigrateOptions struct {
 	HAProxyDialer haproxy.ContextDialer
 	// Progress, if set, receives every event of a run (called on the run's goroutine).
 	Progress func(schema.Event)
-	// Who and From are recorded in the journal; empty means the OS user and the host name.
+	// Who and From are recorded in the journal (the commands pass wiring.Identity); empty
+	// means schema.Options' defaults, the OS user and the host name.
 	Who, From string
 }
 
@@ -68,18 +67,9 @@ func NewMigrations(cfg *config.Config, opts MigrateOptions) (*Migrations, error)
 			return nil, preflight(err, "")
 		}
 	}
-	who, from := opts.Who, opts.From
-	if who == "" {
-		if u, err := user.Current(); err == nil {
-			who = u.Username
-		}
-	}
-	if from == "" {
-		from, _ = os.Hostname()
-	}
 	s, err := schema.New(schema.Options{DSN: d.DSN, Password: d.Password.Reveal(), Dir: cfg.Migrations.Dir,
 		Servers: d.HAProxy.Servers, Writer: writer, LockWait: d.LockWait, LockWaitTimeout: d.LockWaitTimeout,
-		Who: who, From: from, ContractAllowed: m.ContractAllowed})
+		Who: opts.Who, From: opts.From, ContractAllowed: m.ContractAllowed})
 	if err != nil {
 		return nil, Classify(err, false)
 	}

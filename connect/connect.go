@@ -1,7 +1,16 @@
 // Package connect builds the release engine's seams from a resolved configuration: a
 // tomcatmgr client per node, the Nginx pair over SSH (or locally), the HTTP prober, and the
-// schema migrator behind HAProxy. The command line calls it once per command; tests call it
-// with testenv's configuration.
+// schema migrator behind HAProxy.
+//
+// It is the composition layer between the command line and the domain: the data flows
+// cmd/zdd (flags, environment, viper: config.Config) -> connect (adapters: tomcatmgr, lb/nginx,
+// lb/remote, lb/haproxy, deployer/schema) -> deployer (the engine and its seams). Package
+// deployer never imports it. It reads no flags, environment or viper: what the caller resolved
+// besides the configuration comes in Options (the ssh-agent socket) and MigrateOptions (who runs
+// the migrations). cmd/zdd/internal/wiring calls it once per command; testenv/bench and the
+// integration tests call it with testenv's configuration, so that they run the engine wired as
+// `zdd deploy` wires it. It lives outside cmd/zdd because those callers cannot import a cmd/zdd
+// internal package.
 package connect
 
 import (
