@@ -3,6 +3,7 @@ package deployer
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -417,4 +418,21 @@ func batchFix(n, canary int) string {
 	}
 	return fmt.Sprintf("with %d nodes no strategy.canary_size avoids it (batches of at least two need four nodes); "+
 		"add a node, or keep round-robin upstreams, where zdd leaves the other nodes as Nginx backup servers", n)
+}
+
+// byAge returns nodes in the order of age (oldest first; nodes age does not list keep their
+// order, after the others). With age nil it returns nodes unchanged.
+func byAge(nodes, age []string) []string {
+	if age == nil {
+		return nodes
+	}
+	out := slices.Clone(nodes)
+	pos := func(n string) int {
+		if i := slices.Index(age, n); i >= 0 {
+			return i
+		}
+		return len(age)
+	}
+	slices.SortStableFunc(out, func(a, b string) int { return pos(a) - pos(b) })
+	return out
 }

@@ -105,22 +105,3 @@ func (s Step) failure() Failure {
 	}
 	return *s.OnFailure
 }
-
-// canaryRoute returns the index of the step that put a release's canary batch in rotation (the
-// first route that leaves nodes out after the first step that is rolled back), or -1 when the
-// plan has none or is not a release (a rollback's plan is undone as it always was).
-func (r *run) canaryRoute() int {
-	if r.rel.Kind != "" && r.rel.Kind != KindRelease {
-		return -1
-	}
-	first := -1
-	for j, s := range r.rel.Plan.Steps {
-		if first < 0 && s.failure().Do == FailRollback {
-			first = j
-		}
-		if first >= 0 && j > first && s.Route != nil && len(s.Route.Out) > 0 {
-			return j
-		}
-	}
-	return -1
-}

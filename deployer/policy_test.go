@@ -14,40 +14,6 @@ import (
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
-func policies(steps []Step) []string {
-	var out []string
-	for _, s := range steps {
-		f := "<nil>"
-		if s.OnFailure != nil {
-			f = s.OnFailure.Do + " " + s.OnFailure.Retry
-		}
-		out = append(out, s.Kind()+": "+f)
-	}
-	return out
-}
-
-func TestBuildPlanGivesEachStepItsFailurePolicy(t *testing.T) {
-	spec := testSpec(three)
-	spec.Migrations, spec.PauseAfterCanary = true, true
-	st := &ClusterState{Apps: map[string][]tomcatmgr.App{}}
-	for _, n := range three {
-		st.Apps[n] = []tomcatmgr.App{{Context: tomcatmgr.Context{Path: "/app", Version: "001"}, State: tomcatmgr.StateRunning}}
-	}
-	p, err := BuildPlan(spec, st, "002", WARInfo{Path: "app.war"})
-	require.NoError(t, err)
-	assert.Equal(t, []string{
-		"preflight: preflight ", "migrate: preflight ",
-		"route: rollback ", "deploy: rollback ", "gate: rollback ", "route: rollback ", "pause: rollback ",
-		"deploy: rollback ", "gate: rollback ", "route: rollback ",
-		"drain: attention zdd drain", "undeploy: attention zdd drain", "migrate: attention zdd drain",
-	}, policies(p.Steps))
-	assert.Equal(t, []string{"drain: attention zdd drain", "undeploy: attention zdd drain", "migrate: attention zdd drain"},
-		policies(SetFailurePolicy(DrainSteps(spec, []string{"001"}))), "a plan that only retires old versions stops")
-	for _, s := range RollbackSteps(three, []string{"n1"}, "002", 2) {
-		assert.Equal(t, Failure{Do: FailAttention, Retry: RetryAbort}, *s.OnFailure, "a failed rollback step needs attention")
-	}
-}
-
 // A journal written by zdd before steps carried their failure policy loads with the policy
 // SetFailurePolicy gives the same plan, so that its release fails exactly as it did.
 func TestJournalWithoutFailurePolicyLoadsWithTheDerivedOne(t *testing.T) {
