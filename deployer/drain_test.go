@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -81,7 +82,7 @@ func TestDrainDeadlineDuringSlowPollKeepsVersions(t *testing.T) {
 	e.Managers["n2"] = slow
 	sink := &events{}
 	e.Sink = sink
-	rel := &Release{Plan: Plan{App: "app", From: []string{"001"}, To: "002", Steps: DrainSteps(spec, []string{"001"})}}
+	rel := &Release{Plan: plan.Plan{App: "app", From: []string{"001"}, To: "002", Steps: plan.DrainSteps(spec, []string{"001"})}}
 	t0 := time.Now()
 	err := e.Continue(context.Background(), rel)
 	require.NoError(t, err, "the drain deadline is the plan's promise, not a failure")
@@ -117,7 +118,7 @@ func TestDrainDeadlineBeforeFirstPollCompletes(t *testing.T) {
 	e.Managers["n3"] = slow
 	sink := &events{}
 	e.Sink = sink
-	d := DrainSteps(spec, []string{"001"})[0]
+	d := plan.DrainSteps(spec, []string{"001"})[0]
 	require.NotNil(t, d.Drain)
 	err := e.runStep(context.Background(), 1, d, &Release{})
 	require.NoError(t, err)

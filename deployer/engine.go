@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
 	"golang.org/x/sync/errgroup"
@@ -20,7 +21,7 @@ const RollbackTimeout = 5 * time.Minute
 // Engine runs plans. Its fields are the seams to the cluster; the command line fills them.
 type Engine struct {
 	// Spec is the resolved configuration.
-	Spec *Spec
+	Spec *plan.Spec
 	// Managers maps each node name to its Tomcat Manager.
 	Managers map[string]Manager
 	// Router is the load-balancer pair in front of the nodes.
@@ -85,8 +86,8 @@ func (e *Engine) emit(ev Event) {
 
 // Observe lists the application on every node, all nodes at once (under load one Manager
 // call costs about a second); the first error in configuration order is returned.
-func (e *Engine) Observe(ctx context.Context) (*ClusterState, error) {
-	st := &ClusterState{Apps: map[string][]tomcatmgr.App{}}
+func (e *Engine) Observe(ctx context.Context) (*plan.ClusterState, error) {
+	st := &plan.ClusterState{Apps: map[string][]tomcatmgr.App{}}
 	lists := make([][]tomcatmgr.App, len(e.Spec.Nodes))
 	errs := make([]error, len(e.Spec.Nodes))
 	var g errgroup.Group
@@ -113,7 +114,7 @@ func (e *Engine) Observe(ctx context.Context) (*ClusterState, error) {
 // Start records a new release for plan in the journal and runs it from the first step. The
 // plan is not changed: the WAR is copied into e.Store after the preflight step judged it (and
 // the free space for the copy), before the first step that changes anything.
-func (e *Engine) Start(ctx context.Context, plan *Plan, who Lease) error {
+func (e *Engine) Start(ctx context.Context, plan *plan.Plan, who Lease) error {
 	defer e.pruneStore(plan.App)
 	rel := &Release{ID: plan.To + "-" + time.Now().UTC().Format("20060102T150405Z"), Command: who.Command,
 		Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(), Plan: *plan, Status: StatusRunning}
@@ -131,7 +132,7 @@ func (e *Engine) Continue(ctx context.Context, rel *Release) error {
 
 // run runs rel from its current step; keep copies the plan's WAR into the store first (Start).
 func (e *Engine) run(ctx context.Context, rel *Release, keep bool) error {
-	rel.Plan.fillFailurePolicy() // a plan made by hand, without SetFailurePolicy
+	rel.Plan.FillFailurePolicy() // a plan made by hand, without SetFailurePolicy
 	for len(rel.Steps) < len(rel.Plan.Steps) {
 		rel.Steps = append(rel.Steps, StepRecord{Step: rel.Plan.Steps[len(rel.Steps)].String()})
 	}
@@ -246,8 +247,8 @@ func (r *run) fail(ctx context.Context, i int, err error) error {
 	if down := nodeDown(ctx); down != nil {
 		interrupted, err = false, fmt.Errorf("%w (step %d cancelled: %v)", down, i+1, err)
 	}
-	switch policy := rel.Plan.Steps[i].failure(); policy.Do {
-	case FailPreflight:
+	switch policy := rel.Plan.Steps[i].Failure(); policy.Do {
+	case plan.FailPreflight:
 		// Nothing changed; a migrator's error keeps its class (a failed statement needs
 		// attention, its lock is locked): Preflight comes last in outcome's precedence.
 		rel.Status = StatusFailed
@@ -256,14 +257,14 @@ func (r *run) fail(ctx context.Context, i int, err error) error {
 			return outcome.Classify(outcome.ErrInterrupted, err)
 		}
 		return outcome.Classify(outcome.ErrPreflight, err)
-	case FailAttention:
+	case plan.FailAttention:
 		return r.stopForAttention(i, policy, interrupted, err)
 	}
 	return r.failRollback(ctx, i, interrupted, err)
 }
 
 // stopForAttention ends the run at failed step i without undoing anything (FailAttention).
-func (r *run) stopForAttention(i int, policy Failure, interrupted bool, err error) error {
+func (r *run) stopForAttention(i int, policy plan.Failure, interrupted bool, err error) error {
 	rel := r.rel
 	rel.Status = StatusNeedsAttention
 	if interrupted {
@@ -273,7 +274,7 @@ func (r *run) stopForAttention(i int, policy Failure, interrupted bool, err erro
 	if interrupted {
 		return outcome.Classify(outcome.ErrInterrupted, fmt.Errorf("deployer: interrupted in step %d; %s serves on every node: %w", i+1, rel.Plan.To, err))
 	}
-	if policy.Retry != "" && policy.Retry != RetryDrain {
+	if policy.Retry != "" && policy.Retry != plan.RetryDrain {
 		return outcome.WithHint(outcome.Classify(outcome.ErrNeedsAttention,
 			fmt.Errorf("deployer: step %d (%s) failed: %w", i+1, rel.Plan.Steps[i].Kind(), err)),
 			"`zdd status` shows each node; run `"+policy.Retry+"` again")
@@ -336,7 +337,7 @@ func (r *run) rollback(ctx context.Context, failed int) error {
 		}
 	}
 	pre, hasList := e.backupsWith(hasList, rel.Plan.To)
-	steps := keepOut(append(pre, RollbackSteps(names, hasList, rel.Plan.To, e.Spec.CanarySize)...), gone)
+	steps := keepOut(append(pre, plan.RollbackSteps(names, hasList, rel.Plan.To, e.Spec.CanarySize)...), gone)
 	e.emit(Event{Type: EventRollbackStarted, Message: fmt.Sprintf("rolling back: %d steps, %s off %s", len(steps), rel.Plan.To, strings.Join(hasList, ","))})
 	for k, s := range steps {
 		if err := r.rollbackStep(ctx, s); err != nil {
@@ -350,7 +351,7 @@ func (r *run) rollback(ctx context.Context, failed int) error {
 }
 
 // rollbackStep runs one step of a rollback and records it in the release.
-func (r *run) rollbackStep(ctx context.Context, s Step) error {
+func (r *run) rollbackStep(ctx context.Context, s plan.Step) error {
 	rec := StepRecord{Step: s.String(), Started: time.Now().UTC()}
 	r.e.emit(Event{Type: EventStepStarted, Kind: "rollback " + s.Kind(), Message: s.String()})
 	err := r.e.runStep(ctx, 0, s, r.rel)

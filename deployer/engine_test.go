@@ -13,28 +13,29 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 )
 
 var three = []string{"n1", "n2", "n3"}
 
-func testSpec(nodes []string) *Spec {
-	s := &Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2,
+func testSpec(nodes []string) *plan.Spec {
+	s := &plan.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2,
 		HealthTimeout: 50 * time.Millisecond, ReplicationTimeout: 50 * time.Millisecond, DrainTimeout: 50 * time.Millisecond}
 	for _, n := range nodes {
-		s.Nodes = append(s.Nodes, NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
+		s.Nodes = append(s.Nodes, plan.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
 	}
 	return s
 }
 
 // testWAR writes a minimal valid WAR.
-func testWAR(t *testing.T) WARInfo {
+func testWAR(t *testing.T) plan.WARInfo {
 	p := filepath.Join(t.TempDir(), "app.war")
 	// A zip with one WEB-INF/ entry: local header, central directory, end record.
 	require.NoError(t, os.WriteFile(p, minimalWAR, 0o644))
-	return WARInfo{Path: p, SHA256: "abc", Size: int64(len(minimalWAR))}
+	return plan.WARInfo{Path: p, SHA256: "abc", Size: int64(len(minimalWAR))}
 }
 
-func newEngine(t *testing.T, c *deployertest.Cluster, spec *Spec) *Engine {
+func newEngine(t *testing.T, c *deployertest.Cluster, spec *plan.Spec) *Engine {
 	e := &Engine{Spec: spec, Managers: map[string]Manager{}, Router: c.Router(), Prober: c.Prober(),
 		Journal: &Journal{Dir: t.TempDir()}}
 	for _, n := range spec.Nodes {
@@ -46,7 +47,7 @@ func newEngine(t *testing.T, c *deployertest.Cluster, spec *Spec) *Engine {
 func release(t *testing.T, e *Engine, to string) error {
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
-	plan, err := BuildPlan(e.Spec, st, to, testWAR(t))
+	plan, err := plan.BuildPlan(e.Spec, st, to, testWAR(t))
 	require.NoError(t, err)
 	return e.Start(context.Background(), plan, Lease{Holder: "t", Host: "h"})
 }
@@ -143,7 +144,7 @@ func TestInterruptDuringDeployRollsBack(t *testing.T) {
 	}
 	st, err := e.Observe(ctx)
 	require.NoError(t, err)
-	plan, err := BuildPlan(spec, st, "002", testWAR(t))
+	plan, err := plan.BuildPlan(spec, st, "002", testWAR(t))
 	require.NoError(t, err)
 	err = e.Start(ctx, plan, Lease{})
 	require.ErrorIs(t, err, outcome.ErrInterrupted)
@@ -183,7 +184,7 @@ func TestDrainExpiresAtDeadlineOnlyWhenAsked(t *testing.T) {
 		spec := testSpec(three)
 		spec.ExpireAtDrainDeadline = expire
 		e := newEngine(t, c, spec)
-		rel := &Release{Plan: Plan{App: "app", From: []string{"001"}, To: "002", Steps: DrainSteps(spec, []string{"001"})}, Steps: make([]StepRecord, 2)}
+		rel := &Release{Plan: plan.Plan{App: "app", From: []string{"001"}, To: "002", Steps: plan.DrainSteps(spec, []string{"001"})}, Steps: make([]StepRecord, 2)}
 		require.NoError(t, e.Continue(context.Background(), rel))
 		if expire {
 			assert.Equal(t, []string{"002"}, c.Versions("n1"), "expired, then undeployed")
@@ -201,14 +202,14 @@ func TestBuildPlanRefusesLowerVersionAndSplitFleet(t *testing.T) {
 	e := newEngine(t, c, spec)
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
-	_, err = BuildPlan(spec, st, "009", WARInfo{})
+	_, err = plan.BuildPlan(spec, st, "009", plan.WARInfo{})
 	require.ErrorIs(t, err, outcome.ErrPreflight)
 	assert.ErrorContains(t, err, "does not sort above")
 
 	delete(c.Apps["n3"], "010")
 	st, err = e.Observe(context.Background())
 	require.NoError(t, err)
-	_, err = BuildPlan(spec, st, "011", WARInfo{})
+	_, err = plan.BuildPlan(spec, st, "011", plan.WARInfo{})
 	assert.ErrorContains(t, err, "nodes disagree")
 }
 
@@ -217,13 +218,13 @@ func TestNextVersion(t *testing.T) {
 		existing []string
 		want     string
 	}{{nil, "001"}, {[]string{"001"}, "002"}, {[]string{"009", "010"}, "011"}} {
-		got, err := NextVersion(c.existing, 3)
+		got, err := plan.NextVersion(c.existing, 3)
 		require.NoError(t, err)
 		assert.Equal(t, c.want, got)
 	}
-	_, err := NextVersion([]string{"999"}, 3)
+	_, err := plan.NextVersion([]string{"999"}, 3)
 	assert.ErrorContains(t, err, "does not fit in 3 digits")
-	_, err = NextVersion([]string{"abc"}, 3)
+	_, err = plan.NextVersion([]string{"abc"}, 3)
 	assert.ErrorContains(t, err, "not a number")
 }
 
@@ -237,16 +238,16 @@ func TestBatches(t *testing.T) {
 		{three, []string{"n1", "n2"}, []string{"n3"}},
 		{[]string{"n1", "n2", "n3", "n4", "n5"}, []string{"n1", "n2"}, []string{"n3", "n4", "n5"}},
 	} {
-		a, b := batches(c.nodes, 2)
+		a, b := plan.Batches(c.nodes, 2)
 		assert.Equal(t, c.a, a)
 		assert.Equal(t, c.b, b)
 	}
 }
 
 func TestStepValidate(t *testing.T) {
-	assert.Error(t, Step{}.Validate())
-	assert.Error(t, Step{Route: &RouteStep{}, Deploy: &DeployStep{}}.Validate())
-	assert.NoError(t, Step{Route: &RouteStep{}}.Validate())
+	assert.Error(t, plan.Step{}.Validate())
+	assert.Error(t, plan.Step{Route: &plan.RouteStep{}, Deploy: &plan.DeployStep{}}.Validate())
+	assert.NoError(t, plan.Step{Route: &plan.RouteStep{}}.Validate())
 }
 
 func TestFailedDrainNeedsAttention(t *testing.T) {
@@ -254,7 +255,7 @@ func TestFailedDrainNeedsAttention(t *testing.T) {
 	spec := testSpec(three)
 	e := newEngine(t, c, spec)
 	c.FailNext(deployertest.List, "n2", errors.New("n2 unreachable"))
-	rel := &Release{Plan: Plan{App: "app", From: []string{"001"}, To: "002", Steps: DrainSteps(spec, []string{"001"})}}
+	rel := &Release{Plan: plan.Plan{App: "app", From: []string{"001"}, To: "002", Steps: plan.DrainSteps(spec, []string{"001"})}}
 	err := e.Continue(context.Background(), rel)
 	require.ErrorIs(t, err, outcome.ErrNeedsAttention)
 	assert.Equal(t, 4, outcome.Code(err))

@@ -22,12 +22,13 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/testenv/testenvtest"
 )
 
 // incident wires the engine with a store, a locker and a lease, on the fixture's state dir.
-func (f *fixture) incident(spec *deployer.Spec) (*deployer.Engine, *deployer.Locker) {
+func (f *fixture) incident(spec *plan.Spec) (*deployer.Engine, *deployer.Locker) {
 	e := f.engine(spec)
 	e.Store = deployer.NewStore(f.cfg.State.Dir)
 	return e, &deployer.Locker{Dir: f.cfg.State.Dir, TTL: 2 * time.Second}
@@ -36,11 +37,11 @@ func (f *fixture) incident(spec *deployer.Spec) (*deployer.Engine, *deployer.Loc
 var me = deployer.Lease{Holder: "test", Host: "localhost", Command: "go test"}
 
 // releaseStored runs a release through an engine with the store (as `zdd deploy` does).
-func (f *fixture) releaseStored(t *testing.T, spec *deployer.Spec, opts testenv.WAROptions) error {
+func (f *fixture) releaseStored(t *testing.T, spec *plan.Spec, opts testenv.WAROptions) error {
 	e, _ := f.incident(spec)
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
-	plan, err := deployer.BuildPlan(spec, st, opts.Version, f.war(t, opts))
+	plan, err := plan.BuildPlan(spec, st, opts.Version, f.war(t, opts))
 	require.NoError(t, err)
 	return e.Start(context.Background(), plan, me)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -69,7 +70,7 @@ func (r *run) canaryRoute() int {
 	}
 	first := -1
 	for j, s := range r.rel.Plan.Steps {
-		if first < 0 && s.failure().Do == FailRollback {
+		if first < 0 && s.Failure().Do == plan.FailRollback {
 			first = j
 		}
 		if first >= 0 && j > first && s.Route != nil && len(s.Route.Out) > 0 {

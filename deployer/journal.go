@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/statedir"
 )
 
@@ -36,7 +37,7 @@ type Release struct {
 	Started time.Time `json:"started"`
 	Updated time.Time `json:"updated"`
 	// Plan is the plan being run.
-	Plan Plan `json:"plan"`
+	Plan plan.Plan `json:"plan"`
 	// Current is the index of the step running, or of the next step to run.
 	Current int `json:"current"`
 	// Status is one of the Status* constants.
@@ -129,7 +130,7 @@ func (j *Journal) Current() (*Release, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("journal: %s is corrupt: %w", j.releasePath(), err)
 	}
-	r.Plan.fillFailurePolicy() // recorded by a zdd before steps carried their failure policy
+	r.Plan.FillFailurePolicy() // recorded by a zdd before steps carried their failure policy
 	return &r, nil
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
 	"github.com/saitodrom/zdd/watch"
@@ -153,14 +154,14 @@ func killZDD(t *testing.T, f *fixture) (*zddBin, string, string) {
 }
 
 // plan runs `zdd plan WAR --output json` and returns its plan.
-func (z *zddBin) plan(t *testing.T, war string) deployer.Plan {
+func (z *zddBin) plan(t *testing.T, war string) plan.Plan {
 	c := exec.Command(z.path, append([]string{"plan", war, "--output", "json"}, z.args...)...)
 	var stderr bytes.Buffer
 	c.Stderr = &stderr
 	out, err := c.Output()
 	require.NoError(t, err, "zdd plan: %s", stderr.String())
 	var p struct {
-		Plan deployer.Plan `json:"plan"`
+		Plan plan.Plan `json:"plan"`
 	}
 	require.NoError(t, json.Unmarshal(out, &p), "zdd plan --output json: %s", out)
 	require.NotEmpty(t, p.Plan.Steps)
@@ -168,7 +169,7 @@ func (z *zddBin) plan(t *testing.T, war string) deployer.Plan {
 }
 
 // stepLabel names a step briefly: its kind and what it acts on.
-func stepLabel(s deployer.Step) string {
+func stepLabel(s plan.Step) string {
 	switch {
 	case s.Migrate != nil:
 		return "migrate " + s.Migrate.Phase

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -29,7 +30,7 @@ func TestMemberAgeReadsTheOrderFromTheNodesViews(t *testing.T) {
 
 func TestPausedStepsStartNextOnTheOldestMember(t *testing.T) {
 	all, canary, rest := three, []string{"n1", "n2"}, []string{"n3"}
-	routes := func(steps []Step) (out []string) {
+	routes := func(steps []plan.Step) (out []string) {
 		for _, s := range steps {
 			switch {
 			case s.Route != nil:
@@ -77,11 +78,11 @@ func join(s []string) string { return strings.Join(s, ",") }
 
 func TestBuildPlanDeploysEachBatchOldestMemberFirst(t *testing.T) {
 	six := []string{"n1", "n2", "n3", "n4", "n5", "n6"}
-	st := &ClusterState{Apps: map[string][]tomcatmgr.App{}, Age: []string{"n5", "n2", "n1", "n6", "n3", "n4"}}
+	st := &plan.ClusterState{Apps: map[string][]tomcatmgr.App{}, Age: []string{"n5", "n2", "n1", "n6", "n3", "n4"}}
 	for _, n := range six {
 		st.Apps[n] = []tomcatmgr.App{{Context: tomcatmgr.Context{Path: "/app", Version: "001"}, State: tomcatmgr.StateRunning}}
 	}
-	p, err := BuildPlan(testSpec(six), st, "002", WARInfo{Path: "app.war"})
+	p, err := plan.BuildPlan(testSpec(six), st, "002", plan.WARInfo{Path: "app.war"})
 	require.NoError(t, err)
 	var deploys []string
 	for _, s := range p.Steps {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -19,11 +20,11 @@ import (
 func TestJournalWithoutFailurePolicyLoadsWithTheDerivedOne(t *testing.T) {
 	spec := testSpec(three)
 	spec.Migrations = true
-	st := &ClusterState{Apps: map[string][]tomcatmgr.App{}}
+	st := &plan.ClusterState{Apps: map[string][]tomcatmgr.App{}}
 	for _, n := range three {
 		st.Apps[n] = []tomcatmgr.App{{Context: tomcatmgr.Context{Path: "/app", Version: "001"}, State: tomcatmgr.StateRunning}}
 	}
-	p, err := BuildPlan(spec, st, "002", WARInfo{Path: "app.war"})
+	p, err := plan.BuildPlan(spec, st, "002", plan.WARInfo{Path: "app.war"})
 	require.NoError(t, err)
 	want := policies(p.Steps)
 	old := *p
@@ -79,7 +80,7 @@ func TestWARIsStoredAfterThePreflightAndThePlanNeverChanges(t *testing.T) {
 	war := zipWAR(t, "002")
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
-	plan, err := BuildPlan(spec, st, "002", war)
+	pl, err := plan.BuildPlan(spec, st, "002", war)
 	require.NoError(t, err)
 	var storedAtPreflight bool
 	var atPreflight string
@@ -91,13 +92,13 @@ func TestWARIsStoredAfterThePreflightAndThePlanNeverChanges(t *testing.T) {
 		atPreflight = rel.Plan.WAR
 		return nil
 	}
-	require.NoError(t, e.Start(context.Background(), plan, tester))
+	require.NoError(t, e.Start(context.Background(), pl, tester))
 	assert.False(t, storedAtPreflight, "the preflight (free space for the copy) runs before the WAR is stored")
-	assert.Equal(t, war.Path, atPreflight, "the journaled plan names the WAR that was planned")
-	assert.Equal(t, war.Path, plan.WAR, "the plan is not changed")
+	assert.Equal(t, war.Path, atPreflight, "the journaled pl names the WAR that was planned")
+	assert.Equal(t, war.Path, pl.WAR, "the pl is not changed")
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	assert.Equal(t, war.Path, rel.Plan.WAR, "the plan is the same at the end")
+	assert.Equal(t, war.Path, rel.Plan.WAR, "the pl is the same at the end")
 	stored, err := e.Store.Get(war.SHA256)
 	require.NoError(t, err, "the release keeps its WAR")
 	require.Len(t, wars, 3)
@@ -111,9 +112,22 @@ func TestWARIsStoredAfterThePreflightAndThePlanNeverChanges(t *testing.T) {
 	e2.Store = NewStore(e2.Journal.Dir)
 	e2.Preflight = func(context.Context) error { return errInjected }
 	other := zipWAR(t, "003")
-	plan2, err := BuildPlan(spec, st, "002", other)
+	plan2, err := plan.BuildPlan(spec, st, "002", other)
 	require.NoError(t, err)
 	require.Error(t, e2.Start(context.Background(), plan2, tester))
 	_, err = e2.Store.Get(other.SHA256)
 	assert.Error(t, err, "nothing stored after a failed preflight")
+}
+
+// policies lists each step's kind and failure policy (as plan/buildpolicy_test.go does).
+func policies(steps []plan.Step) []string {
+	var out []string
+	for _, s := range steps {
+		f := "<nil>"
+		if s.OnFailure != nil {
+			f = s.OnFailure.Do + " " + s.OnFailure.Retry
+		}
+		out = append(out, s.Kind()+": "+f)
+	}
+	return out
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -165,7 +166,7 @@ func TestReadmitNeverLeavesNoNodeInRotation(t *testing.T) {
 	r := c.Router()
 	require.NoError(t, r.Apply(ctx, map[string]lb.State{"n1": {Weight: 1}, "n2": {Weight: 1, Down: true}, "n3": {Weight: 1, Down: true}}))
 	e := newEngine(t, c, testSpec(three))
-	err := e.route(ctx, 1, &RouteStep{In: []string{"n2"}, Out: []string{"n1", "n3"}})
+	err := e.route(ctx, 1, &plan.RouteStep{In: []string{"n2"}, Out: []string{"n1", "n3"}})
 	var kept *ReadmitError
 	require.ErrorAs(t, err, &kept)
 	assert.False(t, kept.Applied)
@@ -182,7 +183,7 @@ func TestReadmitChecksHealthAndClusteredManager(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, c.Router().Apply(ctx, map[string]lb.State{"n2": {Weight: 1, Down: true}, "n3": {Weight: 1, Down: true}}))
 	e := newEngine(t, c, testSpec(three))
-	err := e.route(ctx, 1, &RouteStep{In: three})
+	err := e.route(ctx, 1, &plan.RouteStep{In: three})
 	var kept *ReadmitError
 	require.ErrorAs(t, err, &kept)
 	assert.Equal(t, []string{"n2", "n3"}, kept.Nodes)
@@ -200,7 +201,7 @@ func TestReadmitSkipsNodesAlreadyInRotation(t *testing.T) {
 	c.Health["n1"] = 500 // would fail, but n1 is in rotation already
 	c.FailNext(deployertest.SessionIDs, "n1", errors.New("must not be asked"))
 	e := newEngine(t, c, testSpec(three))
-	require.NoError(t, e.route(context.Background(), 1, &RouteStep{In: three}))
+	require.NoError(t, e.route(context.Background(), 1, &plan.RouteStep{In: three}))
 	assert.True(t, c.Pending(deployertest.SessionIDs, "n1"))
 }
 
@@ -215,7 +216,7 @@ func TestReadmitDetectsStaleCopiesNotOnlyMissingOnes(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, c.Router().Apply(ctx, map[string]lb.State{"n2": {Weight: 1, Down: true}}))
 	e := newEngine(t, c, testSpec(three))
-	err := e.route(ctx, 1, &RouteStep{In: three})
+	err := e.route(ctx, 1, &plan.RouteStep{In: three})
 	var kept *ReadmitError
 	require.ErrorAs(t, err, &kept)
 	assert.Equal(t, []string{"n2"}, kept.Nodes)
@@ -228,7 +229,7 @@ func TestReadmitRefusesANodeWithAVersionTheOthersLack(t *testing.T) {
 	require.NoError(t, c.Manager("n2").Deploy(ctx, e2(), testWAR(t).Path, nil)) // a deploy that completed after its timeout
 	require.NoError(t, c.Router().Apply(ctx, map[string]lb.State{"n2": {Weight: 1, Down: true}}))
 	e := newEngine(t, c, testSpec(three))
-	err := e.route(ctx, 1, &RouteStep{In: three})
+	err := e.route(ctx, 1, &plan.RouteStep{In: three})
 	var g *GateError
 	require.ErrorAs(t, err, &g)
 	assert.Equal(t, "version", g.Check)
@@ -251,7 +252,7 @@ func TestReadmitAfterTheRollbackOfAFirstRelease(t *testing.T) {
 	c2 := deployertest.New(three, "001")
 	require.NoError(t, c2.Manager("n2").Undeploy(context.Background(), tomcatmgr.Context{Path: "/app", Version: "001"}))
 	require.NoError(t, c2.Router().Apply(context.Background(), map[string]lb.State{"n2": {Weight: 1, Down: true}}))
-	err := newEngine(t, c2, testSpec(three)).route(context.Background(), 1, &RouteStep{In: three})
+	err := newEngine(t, c2, testSpec(three)).route(context.Background(), 1, &plan.RouteStep{In: three})
 	var g *GateError
 	require.ErrorAs(t, err, &g)
 	assert.Equal(t, "running", g.Check)
@@ -267,7 +268,7 @@ func TestReadmitWhenTheLoadBalancersCannotBeRead(t *testing.T) {
 	require.NoError(t, c.Router().Apply(ctx, map[string]lb.State{"n2": {Weight: 1, Down: true}}))
 	c.FailNext(deployertest.States, "", errors.New("lb1 and lb2 disagree"))
 	e := newEngine(t, c, testSpec(three))
-	err := e.route(ctx, 1, &RouteStep{In: three})
+	err := e.route(ctx, 1, &plan.RouteStep{In: three})
 	var kept *ReadmitError
 	require.ErrorAs(t, err, &kept, "every node is gated, compared with the others of the step")
 	assert.Equal(t, []string{"n2"}, kept.Nodes)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -44,13 +45,13 @@ type RollbackPlan struct {
 	Lease *Lease
 	// Plan is the release that deploys the last good WAR again ("redeploy"), or the hard
 	// rollback's stop and undeploy steps ("hard").
-	Plan *Plan
+	Plan *plan.Plan
 	// Previous is the version new sessions fall back to ("hard").
 	Previous string
 	// Sessions is the number of sessions of the bad version now ("hard": all of them are lost).
 	Sessions int
 	// Undo are the steps that take an unfinished release's version off ("undo").
-	Undo []Step
+	Undo []plan.Step
 	opts RollbackOptions
 	// nodes and canary are the configuration's, for Render.
 	nodes  []string
@@ -71,25 +72,25 @@ func (p *RollbackPlan) Render() string {
 	switch p.Mode {
 	case "undo":
 		fmt.Fprintf(&b, "undoes it: %s (sha256 %s) comes off every node that has it; new sessions go to %s\n",
-			p.Bad.Version, shortSum(p.Bad.SHA256), strings.Join(p.Release.Plan.From, ","))
+			p.Bad.Version, plan.ShortSum(p.Bad.SHA256), strings.Join(p.Release.Plan.From, ","))
 		if p.opts.Hard {
 			fmt.Fprintf(&b, "HARD: the %d open sessions of %s on the canary are lost (those users get a new session)\n", p.Sessions, p.Bad.Version)
 		}
-		undo := &Plan{App: p.Release.Plan.App, To: p.Bad.Version, Steps: p.Undo}
-		undo.renderSteps(&b, p.nodes, p.canary, false)
+		undo := &plan.Plan{App: p.Release.Plan.App, To: p.Bad.Version, Steps: p.Undo}
+		undo.RenderSteps(&b, p.nodes, p.canary, false)
 	case "hard":
 		fmt.Fprintf(&b, "HARD rollback: stops %s (sha256 %s) on every node now and undeploys it; new sessions go to %s, last good %s\n",
-			p.Bad.Version, shortSum(p.Bad.SHA256), p.Previous, good)
+			p.Bad.Version, plan.ShortSum(p.Bad.SHA256), p.Previous, good)
 		fmt.Fprintf(&b, "the %d open sessions of %s are lost (those users get a new session on %s)\n", p.Sessions, p.Bad.Version, p.Previous)
-		p.Plan.renderSteps(&b, p.nodes, p.canary, false)
+		p.Plan.RenderSteps(&b, p.nodes, p.canary, false)
 	default:
 		fmt.Fprintf(&b, "takes %s (sha256 %s) back to the last good release %s,\ndeployed again as version %s; sessions on %s keep it until they end\n",
-			p.Bad.Version, shortSum(p.Bad.SHA256), good, p.Plan.To, p.Bad.Version)
+			p.Bad.Version, plan.ShortSum(p.Bad.SHA256), good, p.Plan.To, p.Bad.Version)
 		if p.Release != nil {
 			fmt.Fprintf(&b, "the nodes without %s get it too, out of rotation, to carry the canary's sessions; %s is newer everywhere before they take traffic\n",
 				p.Bad.Version, p.Plan.To)
 		}
-		p.Plan.renderSteps(&b, p.nodes, p.canary, false)
+		p.Plan.RenderSteps(&b, p.nodes, p.canary, false)
 	}
 	return b.String()
 }
@@ -121,13 +122,13 @@ func unfinished(rel *Release) bool {
 // their steps stop too). Past the last step, the plan's routes all ran.
 func (e *Engine) pastFinalRoute(rel *Release) bool {
 	steps := rel.Plan.Steps
-	if !slices.ContainsFunc(steps, func(s Step) bool { return s.Route != nil }) {
+	if !slices.ContainsFunc(steps, func(s plan.Step) bool { return s.Route != nil }) {
 		return false
 	}
 	if rel.Current >= len(steps) {
 		return true
 	}
-	return steps[rel.Current].failure().Do == FailAttention
+	return steps[rel.Current].Failure().Do == plan.FailAttention
 }
 
 // PlanRollback works out what `zdd rollback` does now, changing nothing. It fails with
@@ -177,7 +178,7 @@ func (e *Engine) planUndo(ctx context.Context, p *RollbackPlan) (*RollbackPlan, 
 		return nil, err
 	}
 	names := e.Spec.NodeNames()
-	p.Undo = RollbackSteps(names, st.NodesWith(names, rel.Plan.To), rel.Plan.To, e.Spec.CanarySize)
+	p.Undo = plan.RollbackSteps(names, st.NodesWith(names, rel.Plan.To), rel.Plan.To, e.Spec.CanarySize)
 	if g := LastGood(hist, rel.Plan.App, rel.Plan.SHA256); g != nil {
 		p.Good = &g.Entry
 	}
@@ -194,7 +195,7 @@ func (e *Engine) planUndo(ctx context.Context, p *RollbackPlan) (*RollbackPlan, 
 // startUnfinished begins the plan of p (mode "undo" or "redeploy") for its unfinished release:
 // the version taken away is the release's, the version it started from must still run on every
 // node (checkFromRuns), and it returns what the nodes run and the history.
-func (e *Engine) startUnfinished(ctx context.Context, p *RollbackPlan, mode string) (*ClusterState, []HistoryEntry, error) {
+func (e *Engine) startUnfinished(ctx context.Context, p *RollbackPlan, mode string) (*plan.ClusterState, []HistoryEntry, error) {
 	rel := p.Release
 	p.Mode = mode
 	p.Bad = RolledBack{Version: rel.Plan.To, SHA256: rel.Plan.SHA256}
@@ -214,7 +215,7 @@ func (e *Engine) startUnfinished(ctx context.Context, p *RollbackPlan, mode stri
 
 // checkFromRuns refuses to undo rel when the version it started from no longer runs on every
 // node (undoing would leave a node with nothing to serve).
-func (e *Engine) checkFromRuns(st *ClusterState, rel *Release) error {
+func (e *Engine) checkFromRuns(st *plan.ClusterState, rel *Release) error {
 	if len(rel.Plan.From) == 0 {
 		return nil
 	}
@@ -253,7 +254,7 @@ func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*
 	} else if !e.olderCandidate(st, hist, p.Bad) {
 		return nil, outcome.Classify(outcome.ErrNothingToDo, fmt.Errorf(
 			"deployer: nothing to roll back: no completed release other than the code of %s (sha256 %s), and no older version deployed runs other code that was not rolled back",
-			bad, shortSum(p.Bad.SHA256)))
+			bad, plan.ShortSum(p.Bad.SHA256)))
 	}
 	if err := refuseContract(hist, since, p); err != nil {
 		return nil, err
@@ -266,7 +267,7 @@ func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*
 	if err != nil {
 		return nil, err
 	}
-	next, err := NextVersion(versions, e.Spec.VersionWidth)
+	next, err := plan.NextVersion(versions, e.Spec.VersionWidth)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +275,7 @@ func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*
 	spec.NoDrain, spec.PauseAfterCanary, spec.Pause = p.opts.NoDrain, false, 0
 	spec.Migrations = false // a rollback runs no migrations: the expand ones of the good code ran already
 	st.Age = e.MemberAge(ctx)
-	p.Plan, err = BuildPlan(&spec, st, next, war)
+	p.Plan, err = plan.BuildPlan(&spec, st, next, war)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +306,7 @@ func refuseContract(hist []HistoryEntry, since int, p *RollbackPlan) error {
 
 // planHard checks that an older version runs on every node, to take new sessions at once.
 // Whoever deployed it, stopping the bad version needs no WAR.
-func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *ClusterState) (*RollbackPlan, error) {
+func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *plan.ClusterState) (*RollbackPlan, error) {
 	p.Mode = "hard"
 	versions := st.Versions()
 	if len(versions) < 2 {
@@ -324,12 +325,12 @@ func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *ClusterState
 	if sha := SHAOf(hist, nil, e.Spec.App, prev); sha != "" && (sha == p.Bad.SHA256 || rolledBackSHA(hist, sha)) {
 		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
 			"deployer: --hard would send new sessions to %s (sha256 %s), code that was rolled back or is %s's; nothing was changed",
-			prev, shortSum(sha), p.Bad.Version)), "`zdd status` shows each node; `zdd rollback --war FILE` deploys a good WAR again")
+			prev, plan.ShortSum(sha), p.Bad.Version)), "`zdd status` shows each node; `zdd rollback --war FILE` deploys a good WAR again")
 	}
 	if sha := SHAOf(hist, nil, e.Spec.App, p.Previous); sha != "" && p.Good != nil && sha != p.Good.SHA256 {
 		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
 			"deployer: --hard would send new sessions to %s (sha256 %s), which is not the last good release %s (sha256 %s)",
-			p.Previous, shortSum(sha), p.Good.To, shortSum(p.Good.SHA256))), "run `zdd rollback` without --hard")
+			p.Previous, plan.ShortSum(sha), p.Good.To, plan.ShortSum(p.Good.SHA256))), "run `zdd rollback` without --hard")
 	}
 	n, err := e.sessions(ctx, e.app(p.Bad.Version))
 	if err != nil {
@@ -343,15 +344,15 @@ func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *ClusterState
 // hardPlan is the plan of a hard rollback from bad to previous (which every node runs beside
 // it): stop bad on every node at once, so that new sessions go to previous, then undeploy it.
 // A failure of either step stops it, needing attention; running it again finishes it.
-func hardPlan(app string, nodes []string, previous, previousSHA, bad string) *Plan {
-	steps := []Step{
-		{Stop: &StopStep{Version: bad, Nodes: nodes}},
-		{Undeploy: &UndeployStep{Versions: []string{bad}, Nodes: nodes}},
+func hardPlan(app string, nodes []string, previous, previousSHA, bad string) *plan.Plan {
+	steps := []plan.Step{
+		{Stop: &plan.StopStep{Version: bad, Nodes: nodes}},
+		{Undeploy: &plan.UndeployStep{Versions: []string{bad}, Nodes: nodes}},
 	}
 	for i := range steps {
-		steps[i].OnFailure = &Failure{Do: FailAttention, Retry: RetryHard}
+		steps[i].OnFailure = &plan.Failure{Do: plan.FailAttention, Retry: plan.RetryHard}
 	}
-	return &Plan{App: app, From: []string{previous, bad}, To: previous, SHA256: previousSHA, Steps: steps}
+	return &plan.Plan{App: app, From: []string{previous, bad}, To: previous, SHA256: previousSHA, Steps: steps}
 }
 
 func fileSize(path string) int64 {
@@ -404,7 +405,7 @@ func (e *Engine) Rollback(ctx context.Context, p *RollbackPlan) error {
 }
 
 // newRelease is the journal record of a new run of plan.
-func newRelease(plan *Plan, who Lease) *Release {
+func newRelease(plan *plan.Plan, who Lease) *Release {
 	rel := &Release{ID: plan.To + "-" + time.Now().UTC().Format("20060102T150405Z"), Command: who.Command,
 		Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(), Plan: *plan, Status: StatusRunning}
 	for _, s := range plan.Steps {

@@ -13,10 +13,11 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 )
 
 // zipWAR writes a WAR whose web.xml holds body (so that each body has its own checksum).
-func zipWAR(t *testing.T, body string) WARInfo {
+func zipWAR(t *testing.T, body string) plan.WARInfo {
 	p := filepath.Join(t.TempDir(), "app-"+body+".war")
 	f, err := os.Create(p)
 	require.NoError(t, err)
@@ -35,23 +36,23 @@ func zipWAR(t *testing.T, body string) WARInfo {
 var tester = Lease{Holder: "t", Host: "h", Command: "go test"}
 
 // storedEngine is an engine with the release store and a locker on its state directory.
-func storedEngine(t *testing.T, c *deployertest.Cluster, spec *Spec) (*Engine, RollbackOptions) {
+func storedEngine(t *testing.T, c *deployertest.Cluster, spec *plan.Spec) (*Engine, RollbackOptions) {
 	e := newEngine(t, c, spec)
 	e.Store = NewStore(e.Journal.Dir)
 	return e, RollbackOptions{Store: e.Store, Locker: &Locker{Dir: e.Journal.Dir, TTL: time.Minute}, Who: tester}
 }
 
 // releaseWAR runs a release of war as version to through the store, as `zdd deploy` does.
-func releaseWAR(t *testing.T, e *Engine, to string, war WARInfo) error {
+func releaseWAR(t *testing.T, e *Engine, to string, war plan.WARInfo) error {
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
-	plan, err := BuildPlan(e.Spec, st, to, war)
+	plan, err := plan.BuildPlan(e.Spec, st, to, war)
 	require.NoError(t, err)
 	return e.Start(context.Background(), plan, tester)
 }
 
 // adopted is 001 deployed by hand on every node (no history, no WAR), then 002 released by zdd.
-func adopted(t *testing.T) (*deployertest.Cluster, *Engine, RollbackOptions, WARInfo) {
+func adopted(t *testing.T) (*deployertest.Cluster, *Engine, RollbackOptions, plan.WARInfo) {
 	c := deployertest.New(three, "001")
 	spec := testSpec(three)
 	spec.NoDrain = true
@@ -168,7 +169,7 @@ func TestRollbackAfterContractRefusesWithoutCrash(t *testing.T) {
 	} {
 		require.NoError(t, j.appendEntry(h))
 	}
-	require.NoError(t, j.Save(&Release{ID: "002-b", Status: StatusDone, Plan: Plan{App: "app", To: "002"}, Contracts: []string{"3_drop.sql"}}))
+	require.NoError(t, j.Save(&Release{ID: "002-b", Status: StatusDone, Plan: plan.Plan{App: "app", To: "002"}, Contracts: []string{"3_drop.sql"}}))
 	for _, hard := range []bool{false, true} {
 		opts.Hard = hard
 		_, err := e.PlanRollback(context.Background(), opts)
@@ -309,7 +310,7 @@ func TestInterruptAfterCanaryInRotationStopsAsPaused(t *testing.T) {
 	}
 	st, err := e.Observe(ctx)
 	require.NoError(t, err)
-	plan, err := BuildPlan(spec, st, "002", testWAR(t))
+	plan, err := plan.BuildPlan(spec, st, "002", testWAR(t))
 	require.NoError(t, err)
 	err = e.Start(ctx, plan, tester)
 	cancel()

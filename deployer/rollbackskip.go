@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/wait"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -74,8 +75,8 @@ func (e *Engine) reachableNodes(ctx context.Context) (ok, gone []string) {
 }
 
 // observeNodes lists the application on the given nodes only.
-func (e *Engine) observeNodes(ctx context.Context, nodes []string) (*ClusterState, error) {
-	st := &ClusterState{Apps: map[string][]tomcatmgr.App{}}
+func (e *Engine) observeNodes(ctx context.Context, nodes []string) (*plan.ClusterState, error) {
+	st := &plan.ClusterState{Apps: map[string][]tomcatmgr.App{}}
 	for _, n := range nodes {
 		apps, err := e.Managers[n].List(ctx)
 		if err != nil {
@@ -92,18 +93,18 @@ func (e *Engine) observeNodes(ctx context.Context, nodes []string) (*ClusterStat
 
 // keepOut adds the nodes gone to the Out list of every route step (and takes them off every
 // In and undeploy list), so that no step of the rollback puts them back or waits for them.
-func keepOut(steps []Step, gone []string) []Step {
+func keepOut(steps []plan.Step, gone []string) []plan.Step {
 	if len(gone) == 0 {
 		return steps
 	}
 	drop := func(list []string) []string {
 		return slices.DeleteFunc(slices.Clone(list), func(n string) bool { return slices.Contains(gone, n) })
 	}
-	out := make([]Step, 0, len(steps))
+	out := make([]plan.Step, 0, len(steps))
 	for _, s := range steps {
 		switch {
 		case s.Route != nil:
-			s.Route = &RouteStep{In: drop(s.Route.In), Out: append(drop(s.Route.Out), gone...)}
+			s.Route = &plan.RouteStep{In: drop(s.Route.In), Out: append(drop(s.Route.Out), gone...)}
 		case s.Undeploy != nil:
 			u := *s.Undeploy
 			u.Nodes = drop(u.Nodes)
@@ -274,7 +275,7 @@ func (r *run) isolateDown(ctx context.Context) {
 	if len(dead) == 0 || left == 0 {
 		return
 	}
-	if err := r.rollbackStep(ctx, Step{Route: &RouteStep{Out: dead}}); err != nil {
+	if err := r.rollbackStep(ctx, plan.Step{Route: &plan.RouteStep{Out: dead}}); err != nil {
 		e.emit(Event{Type: EventWarning, Kind: "route", Message: fmt.Sprintf("could not take %s out of rotation at once (%v); the rollback keeps it out", strings.Join(dead, ","), err)})
 	}
 }

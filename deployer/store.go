@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/statedir"
 )
 
@@ -55,18 +56,18 @@ func (s *Store) Get(sha string) (string, error) {
 // Put copies the WAR at warPath into the store (once per checksum) and returns the stored copy:
 // Path is in the store, SHA256 and Size describe it. The copy is written to a temporary file
 // and renamed, so a crash never leaves a partial WAR under a checksum name.
-func (s *Store) Put(warPath string) (WARInfo, error) {
+func (s *Store) Put(warPath string) (plan.WARInfo, error) {
 	if err := s.Policy.MkdirAll(s.Dir); err != nil {
-		return WARInfo{}, fmt.Errorf("store: create %s: %w", s.Dir, err)
+		return plan.WARInfo{}, fmt.Errorf("store: create %s: %w", s.Dir, err)
 	}
 	in, err := os.Open(warPath)
 	if err != nil {
-		return WARInfo{}, fmt.Errorf("store: %w", err)
+		return plan.WARInfo{}, fmt.Errorf("store: %w", err)
 	}
 	defer in.Close()
 	tmp, err := s.Policy.CreateTemp(s.Dir, ".incoming-*.war")
 	if err != nil {
-		return WARInfo{}, fmt.Errorf("store: %w", err)
+		return plan.WARInfo{}, fmt.Errorf("store: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	h := sha256.New()
@@ -78,19 +79,19 @@ func (s *Store) Put(warPath string) (WARInfo, error) {
 		err = cerr
 	}
 	if err != nil {
-		return WARInfo{}, fmt.Errorf("store: copy %s: %w", warPath, err)
+		return plan.WARInfo{}, fmt.Errorf("store: copy %s: %w", warPath, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	dst := filepath.Join(s.Dir, sum+".war")
 	if _, err := os.Stat(dst); err == nil {
 		now := time.Now()
 		_ = os.Chtimes(dst, now, now) // stored again: it counts as recent for Retain
-		return WARInfo{Path: dst, SHA256: sum, Size: n}, nil
+		return plan.WARInfo{Path: dst, SHA256: sum, Size: n}, nil
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return WARInfo{}, fmt.Errorf("store: %w", err)
+		return plan.WARInfo{}, fmt.Errorf("store: %w", err)
 	}
-	return WARInfo{Path: dst, SHA256: sum, Size: n}, nil
+	return plan.WARInfo{Path: dst, SHA256: sum, Size: n}, nil
 }
 
 // List returns the checksums of the stored WARs, newest first.
@@ -185,17 +186,17 @@ func Protected(hist []HistoryEntry, app string) []string {
 // what `zdd rollback` will find later. The plan is not changed: its deploy steps upload the
 // stored copy (warPath). Start calls it once the preflight step judged the WAR and the free
 // space for the copy, before the first step that changes anything.
-func (e *Engine) keepWAR(plan *Plan) error {
+func (e *Engine) keepWAR(pl *plan.Plan) error {
 	if e.Store == nil {
 		return nil
 	}
-	info, err := e.Store.Put(plan.WAR)
+	info, err := e.Store.Put(pl.WAR)
 	if err != nil {
 		return outcome.Classify(outcome.ErrPreflight, err)
 	}
-	if plan.SHA256 != "" && plan.SHA256 != info.SHA256 {
+	if pl.SHA256 != "" && pl.SHA256 != info.SHA256 {
 		return outcome.Classify(outcome.ErrPreflight, fmt.Errorf("store: %s changed since it was planned (sha256 %s, now %s)",
-			plan.WAR, shortSum(plan.SHA256), shortSum(info.SHA256)))
+			pl.WAR, plan.ShortSum(pl.SHA256), plan.ShortSum(info.SHA256)))
 	}
 	return nil
 }

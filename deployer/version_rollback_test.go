@@ -13,6 +13,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 )
 
 // TestRollbackOfANonNumericVersionRefusesClearly: a cluster whose newest version is not a
@@ -29,10 +30,10 @@ func TestRollbackOfANonNumericVersionRefusesClearly(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "app.war")
 		require.NoError(t, os.WriteFile(p, body, 0o644))
 		sum := sha256.Sum256(body)
-		w := WARInfo{Path: p, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(body))}
+		w := plan.WARInfo{Path: p, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(body))}
 		st, err := e.Observe(context.Background())
 		require.NoError(t, err)
-		plan, err := BuildPlan(spec, st, v, w)
+		plan, err := plan.BuildPlan(spec, st, v, w)
 		require.NoError(t, err)
 		require.NoError(t, e.Start(context.Background(), plan, Lease{Holder: "t", Host: "h"}))
 	}

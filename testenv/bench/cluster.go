@@ -15,6 +15,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/connect"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
@@ -115,7 +116,7 @@ func (b *bench) allIn() map[string]lb.State {
 }
 
 // spec is the engine's spec with no pause and no drain.
-func (b *bench) spec() *deployer.Spec {
+func (b *bench) spec() *plan.Spec {
 	s := connect.Spec(b.cfg)
 	s.NoDrain, s.PauseAfterCanary, s.Pause = true, false, 0
 	return s
@@ -134,7 +135,7 @@ func (b *bench) engine() (*deployer.Engine, string, error) {
 }
 
 // plan observes the cluster and plans the release of version v from the WAR at path.
-func (b *bench) plan(ctx context.Context, e *deployer.Engine, v, path string) (*deployer.Plan, error) {
+func (b *bench) plan(ctx context.Context, e *deployer.Engine, v, path string) (*plan.Plan, error) {
 	st, err := e.Observe(ctx)
 	if err != nil {
 		return nil, err
@@ -143,7 +144,7 @@ func (b *bench) plan(ctx context.Context, e *deployer.Engine, v, path string) (*
 	if err != nil {
 		return nil, err
 	}
-	return deployer.BuildPlan(e.Spec, st, v, info)
+	return plan.BuildPlan(e.Spec, st, v, info)
 }
 
 // release runs zdd's release of version v (the WAR at path) and returns its wall time,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
 	"github.com/saitodrom/zdd/watch"
@@ -222,7 +223,7 @@ func (b *bench) floorA(ctx context.Context, mode string) (Row, error) {
 }
 
 // replay issues the plan's route and deploy steps directly.
-func (b *bench) replay(ctx context.Context, plan *deployer.Plan) error {
+func (b *bench) replay(ctx context.Context, plan *plan.Plan) error {
 	for _, s := range plan.Steps {
 		switch {
 		case s.Route != nil:

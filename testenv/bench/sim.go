@@ -15,6 +15,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/deployertest"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -235,11 +236,11 @@ func simRelease(ctx context.Context, n int, deployTime time.Duration, dir string
 	}
 	c := newSimCluster(n, deployTime, "001", war)
 	defer c.Close()
-	spec := &deployer.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2, NoDrain: true,
+	spec := &plan.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2, NoDrain: true,
 		HealthTimeout: 10 * time.Second, ReplicationTimeout: 10 * time.Second}
 	managers := map[string]deployer.Manager{}
 	for _, nd := range c.nodes {
-		spec.Nodes = append(spec.Nodes, deployer.NodeSpec{Name: nd.name, URL: nd.srv.URL, Weight: 1})
+		spec.Nodes = append(spec.Nodes, plan.NodeSpec{Name: nd.name, URL: nd.srv.URL, Weight: 1})
 		m, err := tomcatmgr.New(tomcatmgr.Config{Node: nd.name, BaseURL: nd.srv.URL + "/manager", User: simUser, Password: simPassword})
 		if err != nil {
 			return 0, err
@@ -261,7 +262,7 @@ func simRelease(ctx context.Context, n int, deployTime time.Duration, dir string
 	if err != nil {
 		return 0, err
 	}
-	plan, err := deployer.BuildPlan(spec, st, "002", info)
+	plan, err := plan.BuildPlan(spec, st, "002", info)
 	if err != nil {
 		return 0, err
 	}

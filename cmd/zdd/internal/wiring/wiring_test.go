@@ -14,6 +14,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 )
 
 var nodes = []string{"n1", "n2", "n3"}
@@ -30,11 +31,11 @@ func fakeDial(m deployer.Migrator, dials *int) DialFunc {
 	c := deployertest.New(nodes, "001")
 	return func(context.Context, *config.Config) (*Cluster, error) {
 		*dials++
-		spec := &deployer.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2}
+		spec := &plan.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2}
 		ms := map[string]deployer.Manager{}
 		for _, n := range nodes {
 			ms[n] = c.Manager(n)
-			spec.Nodes = append(spec.Nodes, deployer.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
+			spec.Nodes = append(spec.Nodes, plan.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
 		}
 		cl := &Cluster{Spec: spec, Managers: ms, Router: c.Router(), Prober: c.Prober(), Migrator: m,
 			CheckLB: func(context.Context) error { return nil }}

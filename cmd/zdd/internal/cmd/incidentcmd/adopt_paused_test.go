@@ -14,11 +14,12 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/testenv"
 )
 
 // warFile builds the sample WAR of version in a temporary file.
-func warFile(t *testing.T, version string) deployer.WARInfo {
+func warFile(t *testing.T, version string) plan.WARInfo {
 	p := filepath.Join(t.TempDir(), "app-"+version+".war")
 	f, err := os.Create(p)
 	require.NoError(t, err)
@@ -41,7 +42,7 @@ func (w *world) release(t *testing.T, version string, pause bool) error {
 	}
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
-	plan, err := deployer.BuildPlan(&spec, st, version, warFile(t, version))
+	plan, err := plan.BuildPlan(&spec, st, version, warFile(t, version))
 	require.NoError(t, err)
 	return e.Start(context.Background(), plan, deployer.Lease{Holder: "alice", Host: "ci", Command: "zdd deploy"})
 }

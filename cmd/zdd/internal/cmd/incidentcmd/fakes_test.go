@@ -14,6 +14,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/deployertest"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/testenv"
 )
 
@@ -22,7 +23,7 @@ var nodes = []string{"n1", "n2", "n3"}
 // world is a fake cluster of three nodes, a state directory and test streams.
 type world struct {
 	cfg      *config.Config
-	spec     *deployer.Spec
+	spec     *plan.Spec
 	cluster  *deployertest.Cluster
 	dials    int
 	io       *iostreams.IOStreams
@@ -34,10 +35,10 @@ func newWorld(t *testing.T, versions ...string) *world {
 	cfg := config.Default()
 	cfg.State.Dir = t.TempDir()
 	w := &world{cfg: &cfg, cluster: deployertest.New(nodes, versions...),
-		spec: &deployer.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 1,
+		spec: &plan.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 1,
 			HealthTimeout: time.Second, ReplicationTimeout: time.Second, DrainTimeout: time.Second}}
 	for _, n := range nodes {
-		w.spec.Nodes = append(w.spec.Nodes, deployer.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
+		w.spec.Nodes = append(w.spec.Nodes, plan.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
 	}
 	w.reset()
 	return w
@@ -76,7 +77,7 @@ func (w *world) released(t *testing.T, from []string, version, sha string, d tim
 	start := time.Now().Add(-d).UTC()
 	rel := &deployer.Release{ID: version + "-" + start.Format("20060102T150405Z"), Command: "zdd deploy app.war",
 		Holder: "alice", Host: "ci", Started: start, Status: deployer.StatusDone,
-		Plan: deployer.Plan{App: "app", From: from, To: version, SHA256: sha}}
+		Plan: plan.Plan{App: "app", From: from, To: version, SHA256: sha}}
 	j := w.journal()
 	require.NoError(t, j.Save(rel))
 	require.NoError(t, j.AppendHistory(rel))

@@ -16,6 +16,7 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 )
 
 func (w *world) rollback(mod func(*RollbackOptions)) error {
@@ -213,7 +214,7 @@ func TestResumeAndAbortNothingExit6(t *testing.T) {
 
 func TestResumeRefusesPaused(t *testing.T) {
 	w := newWorld(t, "001")
-	rel := &deployer.Release{ID: "002-x", Status: deployer.StatusPaused, Plan: deployer.Plan{App: "app", From: []string{"001"}, To: "002"}}
+	rel := &deployer.Release{ID: "002-x", Status: deployer.StatusPaused, Plan: plan.Plan{App: "app", From: []string{"001"}, To: "002"}}
 	require.NoError(t, w.journal().Save(rel))
 	err := RunResume(context.Background(), &ResumeOptions{Deps: w.deps()})
 	assert.Equal(t, 6, outcome.Code(err))

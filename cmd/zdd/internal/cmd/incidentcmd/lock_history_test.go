@@ -15,6 +15,7 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 )
 
 func lease(expires time.Duration) deployer.Lease {
@@ -129,7 +130,7 @@ func TestHistoryText(t *testing.T) {
 	rb := &deployer.Release{ID: "003-r", Kind: deployer.KindRollback, Command: "zdd rollback --hard", Holder: "bob", Host: "ops",
 		Started: time.Now().Add(-time.Minute).UTC(), Status: deployer.StatusDone, LostSessions: 4,
 		RolledBack: &deployer.RolledBack{Version: "002", SHA256: strings.Repeat("b", 64)},
-		Plan:       deployer.Plan{App: "app", From: []string{"001", "002"}, To: "001", SHA256: shaA}}
+		Plan:       plan.Plan{App: "app", From: []string{"001", "002"}, To: "001", SHA256: shaA}}
 	require.NoError(t, w.journal().AppendHistory(rb))
 	require.NoError(t, w.journal().RecordLockRelease(deployer.Lease{Holder: "carol", Host: "lap", Command: "zdd lock release --force"}, nil))
 

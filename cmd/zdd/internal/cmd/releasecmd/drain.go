@@ -12,6 +12,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -143,10 +144,10 @@ func drainRelease(ctx context.Context, e *deployer.Engine, who deployer.Lease) (
 			}
 		}
 	}
-	steps := deployer.SetFailurePolicy(deployer.DrainSteps(e.Spec, old))
+	steps := plan.SetFailurePolicy(plan.DrainSteps(e.Spec, old))
 	rel := &deployer.Release{ID: newest + "-drain-" + time.Now().UTC().Format("20060102T150405Z"),
 		Command: who.Command, Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(),
-		Plan: deployer.Plan{App: e.Spec.App, From: old, To: newest, Steps: steps}, Status: deployer.StatusRunning}
+		Plan: plan.Plan{App: e.Spec.App, From: old, To: newest, Steps: steps}, Status: deployer.StatusRunning}
 	for _, s := range steps {
 		rel.Steps = append(rel.Steps, deployer.StepRecord{Step: s.String()})
 	}

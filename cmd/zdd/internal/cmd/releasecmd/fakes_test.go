@@ -13,6 +13,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/deployertest"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/testenv"
 )
 
@@ -21,7 +22,7 @@ import (
 type world struct {
 	t        *testing.T
 	cfg      *config.Config
-	spec     *deployer.Spec
+	spec     *plan.Spec
 	cluster  *deployertest.Cluster
 	router   *deployertest.Router
 	lbErr    error
@@ -35,11 +36,11 @@ func newWorld(t *testing.T) *world {
 	cfg.State.Dir = t.TempDir()
 	nodes := []string{"n1", "n2", "n3"}
 	w := &world{t: t, cfg: &cfg, cluster: deployertest.New(nodes),
-		spec: &deployer.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2,
+		spec: &plan.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2,
 			HealthTimeout: 1e9, ReplicationTimeout: 1e9, DrainTimeout: 1e9}}
 	w.router = w.cluster.Router()
 	for _, n := range nodes {
-		w.spec.Nodes = append(w.spec.Nodes, deployer.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
+		w.spec.Nodes = append(w.spec.Nodes, plan.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
 	}
 	w.reset()
 	return w

@@ -1,4 +1,4 @@
-package deployer
+package plan
 
 import (
 	"errors"
@@ -250,7 +250,7 @@ func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, 
 	if err := check(to, from); err != nil {
 		return nil, err
 	}
-	a, b := batches(names, spec.CanarySize)
+	a, b := Batches(names, spec.CanarySize)
 	p := &Plan{App: spec.App, From: from, To: to, WAR: war.Path, SHA256: war.SHA256, Size: war.Size}
 	add := func(s Step) { p.Steps = append(p.Steps, s) }
 	add(Step{Preflight: &PreflightStep{}})
@@ -260,7 +260,7 @@ func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, 
 	add(Step{Route: &RouteStep{In: b, Out: a}})
 	// DeltaManager gives a new context the sessions of the oldest other member only: each batch
 	// is deployed oldest member first, so that the others find the version on it.
-	add(Step{Deploy: &DeployStep{Version: to, Nodes: byAge(a, state.Age)}})
+	add(Step{Deploy: &DeployStep{Version: to, Nodes: ByAge(a, state.Age)}})
 	add(Step{Gate: &GateStep{Version: to, Nodes: a, ProbeFrom: a[0]}})
 	if len(b) > 0 {
 		add(Step{Route: &RouteStep{In: a, Out: b}})
@@ -269,7 +269,7 @@ func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, 
 		} else if spec.Pause > 0 {
 			add(Step{Pause: &PauseStep{Duration: spec.Pause}})
 		}
-		add(Step{Deploy: &DeployStep{Version: to, Nodes: byAge(b, state.Age)}})
+		add(Step{Deploy: &DeployStep{Version: to, Nodes: ByAge(b, state.Age)}})
 		add(Step{Gate: &GateStep{Version: to, Nodes: names, ProbeFrom: b[0], StateFrom: b}})
 	}
 	add(Step{Route: &RouteStep{In: names}})
@@ -297,7 +297,7 @@ func DrainSteps(spec *Spec, old []string) []Step {
 // batches splits the nodes into the canary batch and the rest. With two nodes or more the
 // canary has at least two, so that replication is proven before traffic reaches it; when the
 // canary would be every node, the last node forms the second batch.
-func batches(names []string, canary int) (a, b []string) {
+func Batches(names []string, canary int) (a, b []string) {
 	if len(names) == 1 {
 		return names, nil
 	}
@@ -341,7 +341,7 @@ func rollbackSteps(nodes, has []string, version string, canary int) []Step {
 	var steps []Step
 	if len(without) == 0 {
 		// Every node has it: take the last batch out, undeploy there, and it becomes the one without.
-		keep, rest := batches(has, canary)
+		keep, rest := Batches(has, canary)
 		if len(rest) == 0 {
 			return []Step{{Undeploy: &UndeployStep{Versions: []string{version}, Nodes: has}}, {Route: &RouteStep{In: nodes}}}
 		}
@@ -420,9 +420,9 @@ func batchFix(n, canary int) string {
 		"add a node, or keep round-robin upstreams, where zdd leaves the other nodes as Nginx backup servers", n)
 }
 
-// byAge returns nodes in the order of age (oldest first; nodes age does not list keep their
+// ByAge returns nodes in the order of age (oldest first; nodes age does not list keep their
 // order, after the others). With age nil it returns nodes unchanged.
-func byAge(nodes, age []string) []string {
+func ByAge(nodes, age []string) []string {
 	if age == nil {
 		return nodes
 	}

@@ -1,4 +1,4 @@
-package deployer
+package plan
 
 import (
 	"testing"
@@ -42,4 +42,3 @@ func TestBuildPlanGivesEachStepItsFailurePolicy(t *testing.T) {
 		assert.Equal(t, Failure{Do: FailAttention, Retry: RetryAbort}, *s.OnFailure, "a failed rollback step needs attention")
 	}
 }
-

@@ -1,4 +1,4 @@
-package deployer
+package plan
 
 // What the engine does when a step fails: Failure.Do is one of these. The kind is decided once,
 // when the plan is built (SetFailurePolicy, RollbackSteps, the hard rollback's plan), stored
@@ -45,7 +45,7 @@ type Failure struct {
 // steps (`zdd drain`), stops and needs attention, `zdd drain` retrying (FailAttention); any
 // other step is rolled back (FailRollback). Every place that builds a release plan calls it
 // once; a plan loaded from a journal written before steps carried their policy gets it the
-// same way (fillFailurePolicy). It changes steps in place and returns them.
+// same way (FillFailurePolicy). It changes steps in place and returns them.
 func SetFailurePolicy(steps []Step) []Step {
 	first := len(steps)
 	for i, s := range steps {
@@ -73,10 +73,10 @@ func SetFailurePolicy(steps []Step) []Step {
 	return steps
 }
 
-// fillFailurePolicy gives the steps of p that have no failure policy (a plan recorded by a
+// FillFailurePolicy gives the steps of p that have no failure policy (a plan recorded by a
 // zdd before steps carried one, or made by hand) the one SetFailurePolicy gives them, so that
 // they fail exactly as they did before.
-func (p *Plan) fillFailurePolicy() {
+func (p *Plan) FillFailurePolicy() {
 	missing := false
 	for _, s := range p.Steps {
 		missing = missing || s.OnFailure == nil
@@ -97,9 +97,9 @@ func cloneSteps(steps []Step) []Step {
 	return append([]Step(nil), steps...)
 }
 
-// failure returns the step's failure policy; a step without one is rolled back (the policy
+// Failure returns the step's failure policy; a step without one is rolled back (the policy
 // of a step the plan's builder did not place, such as a rollback step run by hand).
-func (s Step) failure() Failure {
+func (s Step) Failure() Failure {
 	if s.OnFailure == nil {
 		return Failure{Do: FailRollback}
 	}
