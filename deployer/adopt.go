@@ -16,10 +16,6 @@ import (
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
-// KindAdopt is a history record that registers the WAR of a version zdd did not deploy (it ran
-// before zdd was adopted): `zdd rollback` goes back to it softly, like to a release.
-const KindAdopt = "adopt"
-
 // InspectWAR checks that path is a WAR (tomcatmgr.CheckWAR) and returns its absolute path,
 // checksum and size. Its errors are classified outcome.ErrPreflight.
 func InspectWAR(path string) (plan.WARInfo, error) {

@@ -207,3 +207,7 @@ type HistoryEntry struct {
 func writeAtomic(path string, b []byte) error {
 	return statedir.Policy{}.WriteAtomic(path, b)
 }
+
+// KindAdopt is a history record that registers the WAR of a version zdd did not deploy (it ran
+// before zdd was adopted): `zdd rollback` goes back to it softly, like to a release.
+const KindAdopt = "adopt"
