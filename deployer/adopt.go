@@ -13,6 +13,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -104,7 +105,7 @@ func (e *Engine) Unregistered(st *plan.ClusterState) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		sha := SHAOf(hist, nil, e.Spec.App, vs[i])
+		sha := state.SHAOf(hist, nil, e.Spec.App, vs[i])
 		if sha == "" {
 			return vs[i], nil
 		}
@@ -145,7 +146,7 @@ func (e *Engine) CheckPrevious(st *plan.ClusterState, v, path string) (plan.WARI
 	if err := refuseBadSHA(hist, nil, war, "--previous-war"); err != nil {
 		return plan.WARInfo{}, err
 	}
-	if sha := SHAOf(hist, nil, e.Spec.App, v); sha != "" && sha != war.SHA256 {
+	if sha := state.SHAOf(hist, nil, e.Spec.App, v); sha != "" && sha != war.SHA256 {
 		return plan.WARInfo{}, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
 			"deployer: --previous-war %s (sha256 %s) is not the code of %s: the history records sha256 %s for it",
 			path, plan.ShortSum(war.SHA256), v, plan.ShortSum(sha))), "give the WAR that was deployed as "+v)
@@ -155,7 +156,7 @@ func (e *Engine) CheckPrevious(st *plan.ClusterState, v, path string) (plan.WARI
 
 // refuseBadSHA refuses a WAR given as the previous code when its checksum is the bad version's
 // (bad, when set) or one a rollback took away.
-func refuseBadSHA(hist []HistoryEntry, bad *RolledBack, war plan.WARInfo, flag string) error {
+func refuseBadSHA(hist []state.HistoryEntry, bad *state.RolledBack, war plan.WARInfo, flag string) error {
 	if bad != nil && bad.SHA256 != "" && bad.SHA256 == war.SHA256 {
 		return outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
 			"deployer: %s %s has the checksum of %s (sha256 %s), the version being rolled back; nothing was changed",
@@ -174,24 +175,24 @@ func refuseBadSHA(hist []HistoryEntry, bad *RolledBack, war plan.WARInfo, flag s
 // RegisterPrevious records war as the code of version v, which runs but which zdd did not
 // deploy: the WAR goes into the store (by checksum) and a KindAdopt entry into the history, so
 // that LastGood finds it. Call it under the release lease, after CheckPrevious.
-func (e *Engine) RegisterPrevious(v string, war plan.WARInfo, who Lease) (HistoryEntry, error) {
+func (e *Engine) RegisterPrevious(v string, war plan.WARInfo, who state.Lease) (state.HistoryEntry, error) {
 	if e.Store == nil {
-		return HistoryEntry{}, outcome.Classify(outcome.ErrPreflight, fmt.Errorf("deployer: registering %s needs the release store", v))
+		return state.HistoryEntry{}, outcome.Classify(outcome.ErrPreflight, fmt.Errorf("deployer: registering %s needs the release store", v))
 	}
 	stored, err := e.Store.Put(war.Path)
 	if err != nil {
-		return HistoryEntry{}, outcome.Classify(outcome.ErrPreflight, err)
+		return state.HistoryEntry{}, outcome.Classify(outcome.ErrPreflight, err)
 	}
 	if stored.SHA256 != war.SHA256 {
-		return HistoryEntry{}, outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
+		return state.HistoryEntry{}, outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
 			"store: %s changed since it was checked (sha256 %s, now %s)", war.Path, plan.ShortSum(war.SHA256), plan.ShortSum(stored.SHA256)))
 	}
 	now := time.Now().UTC()
-	h := HistoryEntry{ID: v + "-adopt-" + now.Format("20060102T150405Z"), Kind: KindAdopt, App: e.Spec.App, To: v,
-		SHA256: stored.SHA256, Status: StatusDone, Started: now, Finished: now, Holder: who.Holder, Host: who.Host,
+	h := state.HistoryEntry{ID: v + "-adopt-" + now.Format("20060102T150405Z"), Kind: state.KindAdopt, App: e.Spec.App, To: v,
+		SHA256: stored.SHA256, Status: state.StatusDone, Started: now, Finished: now, Holder: who.Holder, Host: who.Host,
 		Command: who.Command, Note: fmt.Sprintf("registered %s (%d bytes) as the code of %s, deployed before zdd", filepath.Base(war.Path), stored.Size, v)}
-	if err := e.Journal.appendEntry(h); err != nil {
-		return HistoryEntry{}, outcome.Classify(outcome.ErrPreflight, fmt.Errorf("journal: %w", err))
+	if err := e.Journal.AppendEntry(h); err != nil {
+		return state.HistoryEntry{}, outcome.Classify(outcome.ErrPreflight, fmt.Errorf("journal: %w", err))
 	}
 	e.emit(Event{Type: EventWarning, Message: fmt.Sprintf("registered the WAR %s (sha256 %s) as the code of %s: `zdd rollback` can now go back to it without losing sessions",
 		war.Path, plan.ShortSum(stored.SHA256), v)})

@@ -14,6 +14,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 var three = []string{"n1", "n2", "n3"}
@@ -37,7 +38,7 @@ func testWAR(t *testing.T) plan.WARInfo {
 
 func newEngine(t *testing.T, c *deployertest.Cluster, spec *plan.Spec) *Engine {
 	e := &Engine{Spec: spec, Managers: map[string]Manager{}, Router: c.Router(), Prober: c.Prober(),
-		Journal: &Journal{Dir: t.TempDir()}}
+		Journal: &state.Journal{Dir: t.TempDir()}}
 	for _, n := range spec.Nodes {
 		e.Managers[n.Name] = c.Manager(n.Name)
 	}
@@ -49,7 +50,7 @@ func release(t *testing.T, e *Engine, to string) error {
 	require.NoError(t, err)
 	plan, err := plan.BuildPlan(e.Spec, st, to, testWAR(t))
 	require.NoError(t, err)
-	return e.Start(context.Background(), plan, Lease{Holder: "t", Host: "h"})
+	return e.Start(context.Background(), plan, state.Lease{Holder: "t", Host: "h"})
 }
 
 func TestReleaseMovesBatchesOutOfRotation(t *testing.T) {
@@ -70,7 +71,7 @@ func TestReleaseMovesBatchesOutOfRotation(t *testing.T) {
 	}
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	assert.Equal(t, StatusDone, rel.Status)
+	assert.Equal(t, state.StatusDone, rel.Status)
 	b, err := os.ReadFile(filepath.Join(e.Journal.Dir, "history.jsonl"))
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"status":"done"`)
@@ -111,7 +112,7 @@ func TestFailedGateAfterSwitchRollsBackEveryNode(t *testing.T) {
 	}
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	assert.Equal(t, StatusRolledBack, rel.Status)
+	assert.Equal(t, state.StatusRolledBack, rel.Status)
 	assert.Len(t, rel.Rollback, 5)
 }
 
@@ -126,7 +127,7 @@ func TestPauseAndContinue(t *testing.T) {
 	assert.Equal(t, []string{"001"}, c.Versions("n3"), "the second batch waits")
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	require.Equal(t, StatusPaused, rel.Status)
+	require.Equal(t, state.StatusPaused, rel.Status)
 	require.NoError(t, e.Continue(context.Background(), rel))
 	assert.Equal(t, []string{"001", "002"}, c.Versions("n3"))
 }
@@ -146,7 +147,7 @@ func TestInterruptDuringDeployRollsBack(t *testing.T) {
 	require.NoError(t, err)
 	plan, err := plan.BuildPlan(spec, st, "002", testWAR(t))
 	require.NoError(t, err)
-	err = e.Start(ctx, plan, Lease{})
+	err = e.Start(ctx, plan, state.Lease{})
 	require.ErrorIs(t, err, outcome.ErrInterrupted)
 	assert.Equal(t, 130, outcome.Code(err))
 	for _, n := range three {
@@ -184,7 +185,7 @@ func TestDrainExpiresAtDeadlineOnlyWhenAsked(t *testing.T) {
 		spec := testSpec(three)
 		spec.ExpireAtDrainDeadline = expire
 		e := newEngine(t, c, spec)
-		rel := &Release{Plan: plan.Plan{App: "app", From: []string{"001"}, To: "002", Steps: plan.DrainSteps(spec, []string{"001"})}, Steps: make([]StepRecord, 2)}
+		rel := &state.Release{Plan: plan.Plan{App: "app", From: []string{"001"}, To: "002", Steps: plan.DrainSteps(spec, []string{"001"})}, Steps: make([]state.StepRecord, 2)}
 		require.NoError(t, e.Continue(context.Background(), rel))
 		if expire {
 			assert.Equal(t, []string{"002"}, c.Versions("n1"), "expired, then undeployed")
@@ -255,7 +256,7 @@ func TestFailedDrainNeedsAttention(t *testing.T) {
 	spec := testSpec(three)
 	e := newEngine(t, c, spec)
 	c.FailNext(deployertest.List, "n2", errors.New("n2 unreachable"))
-	rel := &Release{Plan: plan.Plan{App: "app", From: []string{"001"}, To: "002", Steps: plan.DrainSteps(spec, []string{"001"})}}
+	rel := &state.Release{Plan: plan.Plan{App: "app", From: []string{"001"}, To: "002", Steps: plan.DrainSteps(spec, []string{"001"})}}
 	err := e.Continue(context.Background(), rel)
 	require.ErrorIs(t, err, outcome.ErrNeedsAttention)
 	assert.Equal(t, 4, outcome.Code(err))

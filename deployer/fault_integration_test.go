@@ -19,6 +19,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -126,7 +127,7 @@ func (f *fixture) releaseWithFault(t *testing.T, s *plan.Spec, at func(deployer.
 		require.NoError(t, err)
 		plan, err := plan.BuildPlan(s, st, "002", f.war(t, testenv.WAROptions{Version: "002"}))
 		require.NoError(t, err)
-		fr.err = e.Start(ctx, plan, deployer.Lease{Holder: "test", Host: "localhost", Command: t.Name()})
+		fr.err = e.Start(ctx, plan, state.Lease{Holder: "test", Host: "localhost", Command: t.Name()})
 		select {
 		case <-fired:
 		default:

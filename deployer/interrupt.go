@@ -9,6 +9,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -50,7 +51,7 @@ func (r *run) stopAtCanary(ctx context.Context, i, c int, cause error) (bool, er
 	for k := next; k < len(rel.Steps); k++ {
 		rel.Steps[k].Started, rel.Steps[k].Finished, rel.Steps[k].Error = time.Time{}, time.Time{}, ""
 	}
-	rel.Current, rel.Status = next, StatusPaused
+	rel.Current, rel.Status = next, state.StatusPaused
 	rel.Error = fmt.Sprintf("interrupted in step %d: %v", i+1, cause)
 	if err := r.save(); err != nil {
 		return true, err
@@ -65,7 +66,7 @@ func (r *run) stopAtCanary(ctx context.Context, i, c int, cause error) (bool, er
 // first route that leaves nodes out after the first step that is rolled back), or -1 when the
 // plan has none or is not a release (a rollback's plan is undone as it always was).
 func (r *run) canaryRoute() int {
-	if r.rel.Kind != "" && r.rel.Kind != KindRelease {
+	if r.rel.Kind != "" && r.rel.Kind != state.KindRelease {
 		return -1
 	}
 	first := -1

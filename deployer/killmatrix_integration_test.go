@@ -27,6 +27,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
 	"github.com/saitodrom/zdd/watch"
@@ -250,15 +251,15 @@ func killCase(t *testing.T, m *killMatrix, idx int, then string) {
 	res.failed, res.lost = r.Failed, r.LostSessions
 
 	wantV := "002"
-	status := deployer.StatusDone
+	status := state.StatusDone
 	if then == "abort" {
-		wantV, status = "001", deployer.StatusRolledBack
+		wantV, status = "001", state.StatusRolledBack
 	}
-	j := &deployer.Journal{Dir: f.cfg.State.Dir}
+	j := &state.Journal{Dir: f.cfg.State.Dir}
 	hist, err := j.History()
 	require.NoError(t, err)
 	for _, h := range hist {
-		if h.Kind == deployer.KindLeaseTakeOver && !h.Started.Before(t0) {
+		if h.Kind == state.KindLeaseTakeOver && !h.Started.Before(t0) {
 			res.historyNew = true
 		}
 		if h.To == "002" && h.Contract {
@@ -279,7 +280,7 @@ func killCase(t *testing.T, m *killMatrix, idx int, then string) {
 	rel, err := j.Current()
 	require.NoError(t, err)
 	assert.Equal(t, status, rel.Status, "the release after zdd %s", then)
-	lease, err := (&deployer.Locker{Dir: f.cfg.State.Dir}).Read()
+	lease, err := (&state.Locker{Dir: f.cfg.State.Dir}).Read()
 	require.NoError(t, err)
 	assert.Nil(t, lease, "no lease held at the end")
 }
@@ -308,9 +309,9 @@ func (z *zddBin) killAtStep(t *testing.T, f *fixture, war string, step int) int 
 	_ = c.Wait()
 	t.Logf("zdd deploy %s (killed: %v):\n%s\n%s", war, killed, strings.Join(lines, "\n"), stderr.String())
 	require.True(t, killed, "step %d never started", step)
-	rel, err := (&deployer.Journal{Dir: f.cfg.State.Dir}).Current()
+	rel, err := (&state.Journal{Dir: f.cfg.State.Dir}).Current()
 	require.NoError(t, err)
-	require.Equal(t, deployer.StatusRunning, rel.Status, "the killed release is left running")
+	require.Equal(t, state.StatusRunning, rel.Status, "the killed release is left running")
 	return rel.Current + 1
 }
 

@@ -14,12 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // thisLease is a lease as this process's command would take it (package state's tests call it localLease).
-func thisLease(holder string) Lease {
+func thisLease(holder string) state.Lease {
 	host, _ := os.Hostname()
-	return Lease{Holder: holder, Host: host, PID: os.Getpid(), Command: "zdd " + holder}
+	return state.Lease{Holder: holder, Host: host, PID: os.Getpid(), Command: "zdd " + holder}
 }
 
 // thisProcess returns this kernel's boot id and this process's start time (field 22 of
@@ -37,7 +38,7 @@ func thisProcess(t *testing.T) (bootID string, startTime uint64) {
 
 // writeLease puts lease on file in dir as the Locker stores it (lock.json), as a holder that
 // crashed would have left it.
-func writeLease(t *testing.T, dir string, lease Lease) {
+func writeLease(t *testing.T, dir string, lease state.Lease) {
 	b, err := json.Marshal(lease)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lock.json"), b, 0o600))
@@ -48,9 +49,9 @@ func writeLease(t *testing.T, dir string, lease Lease) {
 func TestEngineAcquireIncident(t *testing.T) {
 	dir := t.TempDir()
 	var events []Event
-	e := &Engine{Journal: &Journal{Dir: dir}, Sink: SinkFunc(func(ev Event) { events = append(events, ev) })}
+	e := &Engine{Journal: &state.Journal{Dir: dir}, Sink: SinkFunc(func(ev Event) { events = append(events, ev) })}
 	boot, start := thisProcess(t)
-	l := &Locker{Dir: dir, TTL: time.Hour}
+	l := &state.Locker{Dir: dir, TTL: time.Hour}
 	reused := thisLease("deploy")
 	reused.Holder, reused.Token, reused.Generation = "crashed", "old", 4
 	reused.BootID, reused.StartTime, reused.Expires = boot, start+1, time.Now().Add(time.Hour)
@@ -65,13 +66,13 @@ func TestEngineAcquireIncident(t *testing.T) {
 	hist, err := e.Journal.History()
 	require.NoError(t, err)
 	require.Len(t, hist, 1)
-	assert.Equal(t, KindLeaseTakeOver, hist[0].Kind)
+	assert.Equal(t, state.KindLeaseTakeOver, hist[0].Kind)
 	assert.Contains(t, hist[0].Note, "generation 4")
 	assert.Equal(t, "resume", hist[0].Holder)
 
 	// Held by this live process now: another resume waits one TTL, announcing who holds it.
 	events = nil
-	short := &Locker{Dir: dir, TTL: 300 * time.Millisecond}
+	short := &state.Locker{Dir: dir, TTL: 300 * time.Millisecond}
 	_, err = e.acquireIncident(context.Background(), short, thisLease("abort"))
 	require.ErrorIs(t, err, outcome.ErrLocked)
 	require.Len(t, events, 1)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -70,7 +71,7 @@ func TestRollbackPausedWhenTheOldestMembersAreCanaryNodes(t *testing.T) {
 	}, c.Changes()[before:])
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	assert.Equal(t, StatusDone, rel.Status)
+	assert.Equal(t, state.StatusDone, rel.Status)
 	assert.Zero(t, rel.LostSessions)
 }
 

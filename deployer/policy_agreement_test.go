@@ -17,6 +17,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -235,11 +236,11 @@ var retryRE = regexp.MustCompile("\\(`([^`]+)` retries\\)")
 func promised(t *testing.T, text string, nodes []string) expectation {
 	switch {
 	case text == "stop; nothing changed", strings.HasPrefix(text, "stop; no node or route changed"):
-		return expectation{code: 1, status: StatusFailed}
+		return expectation{code: 1, status: state.StatusFailed}
 	case strings.HasPrefix(text, "stop; "):
 		m := retryRE.FindStringSubmatch(text)
 		require.NotNil(t, m, "a stop names the command that retries: %q", text)
-		return expectation{code: 4, status: StatusNeedsAttention, retry: m[1]}
+		return expectation{code: 4, status: state.StatusNeedsAttention, retry: m[1]}
 	}
 	var undo []string
 	for _, part := range strings.Split(text, "; ") {
@@ -248,7 +249,7 @@ func promised(t *testing.T, text string, nodes []string) expectation {
 		}
 		undo = append(undo, part)
 	}
-	return expectation{code: 3, status: StatusRolledBack, undo: undo}
+	return expectation{code: 3, status: state.StatusRolledBack, undo: undo}
 }
 
 func TestWhatThePlanPrintsIsWhatAFailureDoes(t *testing.T) {
@@ -317,8 +318,8 @@ func newAgreement(t *testing.T, sc scenario, target int, kinds *[]string) *agree
 	}
 	e.Router, e.Prober = faultyRouter{Balancer: e.Router, f: f}, faultyProber{Prober: e.Prober, f: f}
 	e.Preflight = func(context.Context) error { return f.take("preflight") }
-	e.Store = NewStore(e.Journal.Dir)
-	opts := RollbackOptions{Store: e.Store, Locker: &Locker{Dir: e.Journal.Dir, TTL: time.Minute}, Who: tester}
+	e.Store = state.NewStore(e.Journal.Dir)
+	opts := RollbackOptions{Store: e.Store, Locker: &state.Locker{Dir: e.Journal.Dir, TTL: time.Minute}, Who: tester}
 	a := &agreement{c: c, e: e}
 	pl, text, run := sc.setup(t, e, opts)
 	a.plan, a.text = pl, text

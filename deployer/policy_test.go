@@ -12,6 +12,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -33,8 +34,8 @@ func TestJournalWithoutFailurePolicyLoadsWithTheDerivedOne(t *testing.T) {
 		s.OnFailure = nil
 		old.Steps = append(old.Steps, s)
 	}
-	j := &Journal{Dir: t.TempDir()}
-	require.NoError(t, j.Save(&Release{ID: "002-x", Plan: old, Status: StatusRunning, Current: 3}))
+	j := &state.Journal{Dir: t.TempDir()}
+	require.NoError(t, j.Save(&state.Release{ID: "002-x", Plan: old, Status: state.StatusRunning, Current: 3}))
 	b, err := os.ReadFile(filepath.Join(j.Dir, "release.json"))
 	require.NoError(t, err)
 	assert.NotContains(t, string(b), "on_failure", "the record is as the previous zdd wrote it")
@@ -42,7 +43,7 @@ func TestJournalWithoutFailurePolicyLoadsWithTheDerivedOne(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, want, policies(rel.Plan.Steps))
 
-	require.NoError(t, j.Save(&Release{ID: "002-y", Plan: *p, Status: StatusRunning}))
+	require.NoError(t, j.Save(&state.Release{ID: "002-y", Plan: *p, Status: state.StatusRunning}))
 	b, err = os.ReadFile(filepath.Join(j.Dir, "release.json"))
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"on_failure": {`+"\n", "the policy is journaled with the plan")
@@ -71,7 +72,7 @@ func TestWARIsStoredAfterThePreflightAndThePlanNeverChanges(t *testing.T) {
 	spec := testSpec(three)
 	spec.NoDrain = true
 	e := newEngine(t, c, spec)
-	e.Store = NewStore(e.Journal.Dir)
+	e.Store = state.NewStore(e.Journal.Dir)
 	var mu sync.Mutex
 	var wars []string
 	for n, m := range e.Managers {
@@ -109,7 +110,7 @@ func TestWARIsStoredAfterThePreflightAndThePlanNeverChanges(t *testing.T) {
 	// A failed preflight stores nothing.
 	c2 := deployertest.New(three, "001")
 	e2 := newEngine(t, c2, spec)
-	e2.Store = NewStore(e2.Journal.Dir)
+	e2.Store = state.NewStore(e2.Journal.Dir)
 	e2.Preflight = func(context.Context) error { return errInjected }
 	other := zipWAR(t, "003")
 	plan2, err := plan.BuildPlan(spec, st, "002", other)

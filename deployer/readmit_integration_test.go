@@ -17,6 +17,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/testenv/testenvtest"
 	"github.com/saitodrom/zdd/tomcatmgr"
@@ -128,7 +129,7 @@ func TestFrozenNodeNotReadmittedStale(t *testing.T) {
 		if outcome.Code(relErr) == 4 {
 			// The rollback stopped (n2 kept out, or a call to n2 failed around the thaw):
 			// `zdd abort` finishes it, through the same readmission gate.
-			relErr = e.Abort(ctx, &deployer.Locker{Dir: f.cfg.State.Dir, TTL: time.Minute}, me)
+			relErr = e.Abort(ctx, &state.Locker{Dir: f.cfg.State.Dir, TTL: time.Minute}, me)
 			t.Logf("abort after exit 4: exit %d (%v)", outcome.Code(relErr), relErr)
 		}
 	})
@@ -182,8 +183,8 @@ func measureReadmit(t *testing.T, f *fixture, e *deployer.Engine, mu *sync.Mutex
 	ctx := context.Background()
 	all := []string{"n1", "n2", "n3"}
 	step := func(rs plan.RouteStep) float64 {
-		rel := &deployer.Release{ID: "measure", Plan: plan.Plan{App: f.env.App, From: []string{"001"}, To: "001",
-			Steps: []plan.Step{{Route: &rs}}}, Steps: make([]deployer.StepRecord, 1)}
+		rel := &state.Release{ID: "measure", Plan: plan.Plan{App: f.env.App, From: []string{"001"}, To: "001",
+			Steps: []plan.Step{{Route: &rs}}}, Steps: make([]state.StepRecord, 1)}
 		require.NoError(t, e.Continue(ctx, rel))
 		mu.Lock()
 		defer mu.Unlock()

@@ -16,6 +16,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -112,11 +113,11 @@ func TestReadmitKeepsStaleNodeOut(t *testing.T) {
 	assert.Contains(t, rec.readmits(true)[0], "n1: healthy, clustered (001), sessions of 001 match n3")
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	assert.Equal(t, StatusNeedsAttention, rel.Status)
+	assert.Equal(t, state.StatusNeedsAttention, rel.Status)
 
 	// Once n2 can fetch the sessions, `zdd abort` routes it in.
 	c.NoResync["n2"] = false
-	require.NoError(t, e.Abort(context.Background(), &Locker{Dir: t.TempDir(), TTL: time.Minute}, Lease{Holder: "t", Host: "h"}))
+	require.NoError(t, e.Abort(context.Background(), &state.Locker{Dir: t.TempDir(), TTL: time.Minute}, state.Lease{Holder: "t", Host: "h"}))
 	for _, n := range three {
 		assert.False(t, c.State(n).Down, "%s in rotation after the abort", n)
 	}

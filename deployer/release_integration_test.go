@@ -21,6 +21,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/testenv/testenvtest"
@@ -97,7 +98,7 @@ func (f *fixture) war(t *testing.T, opts testenv.WAROptions) plan.WARInfo {
 
 func (f *fixture) engine(spec *plan.Spec) *deployer.Engine {
 	return &deployer.Engine{Spec: spec, Managers: f.cluster.Managers, Router: f.cluster.Router,
-		Prober: deployer.NewHTTPProber(5 * time.Second), Journal: &deployer.Journal{Dir: f.cfg.State.Dir},
+		Prober: deployer.NewHTTPProber(5 * time.Second), Journal: &state.Journal{Dir: f.cfg.State.Dir},
 		Sink: deployer.SinkFunc(func(e deployer.Event) {
 			if e.Type != deployer.EventProgress {
 				f.t.Log(deployer.FormatText(e))
@@ -118,7 +119,7 @@ func (f *fixture) release(t *testing.T, spec *plan.Spec, opts testenv.WAROptions
 	require.NoError(t, err)
 	t.Logf("plan:\n%s", plan.Render(spec.NodeNames(), spec.CanarySize))
 	t0 := time.Now()
-	err = e.Start(ctx, plan, deployer.Lease{Holder: "test", Host: "localhost", Command: t.Name()})
+	err = e.Start(ctx, plan, state.Lease{Holder: "test", Host: "localhost", Command: t.Name()})
 	t.Logf("release %s: %v in %s", opts.Version, err, time.Since(t0).Round(time.Millisecond))
 	return err
 }
@@ -164,8 +165,8 @@ func testReleases(t *testing.T, mode testenv.Mode) {
 	s := spec(f)
 	s.DrainTimeout, s.ExpireAtDrainDeadline = 3*time.Second, true
 	e := f.engine(s)
-	rel := &deployer.Release{Plan: plan.Plan{App: "app", From: []string{"001", "002"}, To: "003",
-		Steps: plan.DrainSteps(s, []string{"001", "002"})}, Steps: make([]deployer.StepRecord, 2)}
+	rel := &state.Release{Plan: plan.Plan{App: "app", From: []string{"001", "002"}, To: "003",
+		Steps: plan.DrainSteps(s, []string{"001", "002"})}, Steps: make([]state.StepRecord, 2)}
 	require.NoError(t, e.Continue(context.Background(), rel))
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
@@ -217,7 +218,7 @@ func TestPauseThenPromote(t *testing.T) {
 	e := f.engine(s)
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	require.Equal(t, deployer.StatusPaused, rel.Status)
+	require.Equal(t, state.StatusPaused, rel.Status)
 	require.NoError(t, e.Continue(context.Background(), rel))
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -25,10 +26,10 @@ type RollbackOptions struct {
 	// deployed before zdd): it is checked, stored by checksum and deployed again.
 	WAR string
 	// Store holds the released WARs; the default mode needs the last good one from it.
-	Store *Store
+	Store *state.Store
 	// Locker is the release lease; Who is this process as the lease records it.
-	Locker *Locker
-	Who    Lease
+	Locker *state.Locker
+	Who    state.Lease
 }
 
 // RollbackPlan is what `zdd rollback` will do, computed without changing anything.
@@ -36,13 +37,13 @@ type RollbackPlan struct {
 	// Mode is "undo" (a paused or interrupted release is undone), "redeploy" (default) or "hard".
 	Mode string
 	// Bad is the code taken away: the newest version and its checksum.
-	Bad RolledBack
+	Bad state.RolledBack
 	// Good is the last good release (nil in "undo" mode when the release never completed).
-	Good *HistoryEntry
+	Good *state.HistoryEntry
 	// Release is the unfinished release this rollback takes over, if any.
-	Release *Release
+	Release *state.Release
 	// Lease is the lease taken over (nil: acquired normally).
-	Lease *Lease
+	Lease *state.Lease
 	// Plan is the release that deploys the last good WAR again ("redeploy"), or the hard
 	// rollback's stop and undeploy steps ("hard").
 	Plan *plan.Plan
@@ -95,7 +96,7 @@ func (p *RollbackPlan) Render() string {
 	return b.String()
 }
 
-func stepName(r *Release) string {
+func stepName(r *state.Release) string {
 	if r.Current < len(r.Plan.Steps) {
 		return r.Plan.Steps[r.Current].Kind()
 	}
@@ -103,14 +104,14 @@ func stepName(r *Release) string {
 }
 
 // unfinished tells whether rel stopped before its end without being undone.
-func unfinished(rel *Release) bool {
+func unfinished(rel *state.Release) bool {
 	if rel == nil {
 		return false
 	}
 	switch rel.Status {
-	case StatusRunning, StatusPaused, StatusNeedsAttention:
+	case state.StatusRunning, state.StatusPaused, state.StatusNeedsAttention:
 		return true
-	case StatusInterrupted:
+	case state.StatusInterrupted:
 		return len(rel.Rollback) == 0
 	}
 	return false
@@ -120,7 +121,7 @@ func unfinished(rel *Release) bool {
 // back with the new version (drain, undeploy, contract): its failure policy is to stop
 // (FailAttention), in a plan that routes (a `zdd drain` plan and a hard rollback have no route;
 // their steps stop too). Past the last step, the plan's routes all ran.
-func (e *Engine) pastFinalRoute(rel *Release) bool {
+func (e *Engine) pastFinalRoute(rel *state.Release) bool {
 	steps := rel.Plan.Steps
 	if !slices.ContainsFunc(steps, func(s plan.Step) bool { return s.Route != nil }) {
 		return false
@@ -148,7 +149,7 @@ func (e *Engine) PlanRollback(ctx context.Context, opts RollbackOptions) (*Rollb
 	p := &RollbackPlan{opts: opts, nodes: e.Spec.NodeNames(), canary: e.Spec.CanarySize}
 	if unfinished(cur) {
 		past := e.pastFinalRoute(cur)
-		if live && cur.Status == StatusRunning && !past {
+		if live && cur.Status == state.StatusRunning && !past {
 			return nil, outcome.WithHint(outcome.Classify(outcome.ErrLocked, fmt.Errorf(
 				"deployer: release %s is running step %d (%s) and holds the lease: %s", cur.ID, cur.Current+1, stepName(cur), lease)),
 				"interrupt it (Ctrl-C or SIGTERM: it rolls back by itself), or wait until it pauses or drains; then `zdd rollback` takes it over")
@@ -157,7 +158,7 @@ func (e *Engine) PlanRollback(ctx context.Context, opts RollbackOptions) (*Rollb
 		if live {
 			p.Lease = lease
 		}
-		if cur.Status == StatusPaused && !past && !opts.Hard {
+		if cur.Status == state.StatusPaused && !past && !opts.Hard {
 			return e.planPaused(ctx, p)
 		}
 		if !past {
@@ -179,7 +180,7 @@ func (e *Engine) planUndo(ctx context.Context, p *RollbackPlan) (*RollbackPlan, 
 	}
 	names := e.Spec.NodeNames()
 	p.Undo = plan.RollbackSteps(names, st.NodesWith(names, rel.Plan.To), rel.Plan.To, e.Spec.CanarySize)
-	if g := LastGood(hist, rel.Plan.App, rel.Plan.SHA256); g != nil {
+	if g := state.LastGood(hist, rel.Plan.App, rel.Plan.SHA256); g != nil {
 		p.Good = &g.Entry
 	}
 	if p.opts.Hard {
@@ -195,10 +196,10 @@ func (e *Engine) planUndo(ctx context.Context, p *RollbackPlan) (*RollbackPlan, 
 // startUnfinished begins the plan of p (mode "undo" or "redeploy") for its unfinished release:
 // the version taken away is the release's, the version it started from must still run on every
 // node (checkFromRuns), and it returns what the nodes run and the history.
-func (e *Engine) startUnfinished(ctx context.Context, p *RollbackPlan, mode string) (*plan.ClusterState, []HistoryEntry, error) {
+func (e *Engine) startUnfinished(ctx context.Context, p *RollbackPlan, mode string) (*plan.ClusterState, []state.HistoryEntry, error) {
 	rel := p.Release
 	p.Mode = mode
-	p.Bad = RolledBack{Version: rel.Plan.To, SHA256: rel.Plan.SHA256}
+	p.Bad = state.RolledBack{Version: rel.Plan.To, SHA256: rel.Plan.SHA256}
 	st, err := e.Observe(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -215,7 +216,7 @@ func (e *Engine) startUnfinished(ctx context.Context, p *RollbackPlan, mode stri
 
 // checkFromRuns refuses to undo rel when the version it started from no longer runs on every
 // node (undoing would leave a node with nothing to serve).
-func (e *Engine) checkFromRuns(st *plan.ClusterState, rel *Release) error {
+func (e *Engine) checkFromRuns(st *plan.ClusterState, rel *state.Release) error {
 	if len(rel.Plan.From) == 0 {
 		return nil
 	}
@@ -233,7 +234,7 @@ func (e *Engine) checkFromRuns(st *plan.ClusterState, rel *Release) error {
 
 // planBack plans taking the newest version back to the code that ran before it: the last good
 // release, a WAR registered for a version deployed before zdd, or the WAR given with --war.
-func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*RollbackPlan, error) {
+func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *state.Release) (*RollbackPlan, error) {
 	st, err := e.Observe(ctx)
 	if err != nil {
 		return nil, err
@@ -247,9 +248,9 @@ func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*
 		return nil, err
 	}
 	bad := versions[len(versions)-1]
-	p.Bad = RolledBack{Version: bad, SHA256: SHAOf(hist, cur, e.Spec.App, bad)}
+	p.Bad = state.RolledBack{Version: bad, SHA256: state.SHAOf(hist, cur, e.Spec.App, bad)}
 	since := -1 // a version deployed before zdd ran before every entry of the history
-	if good := LastGood(hist, e.Spec.App, p.Bad.SHA256); good != nil {
+	if good := state.LastGood(hist, e.Spec.App, p.Bad.SHA256); good != nil {
 		p.Good, since = &good.Entry, good.Index
 	} else if !e.olderCandidate(st, hist, p.Bad) {
 		return nil, outcome.Classify(outcome.ErrNothingToDo, fmt.Errorf(
@@ -284,9 +285,9 @@ func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*
 
 // refuseContract refuses to go back past a contract migration that ran after history entry
 // since (-1: any in the history) or in the release taken over.
-func refuseContract(hist []HistoryEntry, since int, p *RollbackPlan) error {
-	c := ContractSince(hist, since)
-	if c == nil && (p.Release == nil || !contractRan(p.Release)) {
+func refuseContract(hist []state.HistoryEntry, since int, p *RollbackPlan) error {
+	c := state.ContractSince(hist, since)
+	if c == nil && (p.Release == nil || !state.ContractRan(p.Release)) {
 		return nil
 	}
 	id := ""
@@ -322,12 +323,12 @@ func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *plan.Cluster
 	}
 	p.Previous = prev
 	hist, _ := e.Journal.History()
-	if sha := SHAOf(hist, nil, e.Spec.App, prev); sha != "" && (sha == p.Bad.SHA256 || rolledBackSHA(hist, sha)) {
+	if sha := state.SHAOf(hist, nil, e.Spec.App, prev); sha != "" && (sha == p.Bad.SHA256 || rolledBackSHA(hist, sha)) {
 		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
 			"deployer: --hard would send new sessions to %s (sha256 %s), code that was rolled back or is %s's; nothing was changed",
 			prev, plan.ShortSum(sha), p.Bad.Version)), "`zdd status` shows each node; `zdd rollback --war FILE` deploys a good WAR again")
 	}
-	if sha := SHAOf(hist, nil, e.Spec.App, p.Previous); sha != "" && p.Good != nil && sha != p.Good.SHA256 {
+	if sha := state.SHAOf(hist, nil, e.Spec.App, p.Previous); sha != "" && p.Good != nil && sha != p.Good.SHA256 {
 		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
 			"deployer: --hard would send new sessions to %s (sha256 %s), which is not the last good release %s (sha256 %s)",
 			p.Previous, plan.ShortSum(sha), p.Good.To, plan.ShortSum(p.Good.SHA256))), "run `zdd rollback` without --hard")
@@ -337,7 +338,7 @@ func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *plan.Cluster
 		return nil, err
 	}
 	p.Sessions = n
-	p.Plan = hardPlan(e.Spec.App, e.Spec.NodeNames(), p.Previous, SHAOf(hist, nil, e.Spec.App, p.Previous), p.Bad.Version)
+	p.Plan = hardPlan(e.Spec.App, e.Spec.NodeNames(), p.Previous, state.SHAOf(hist, nil, e.Spec.App, p.Previous), p.Bad.Version)
 	return p, nil
 }
 
@@ -373,7 +374,7 @@ func (e *Engine) Rollback(ctx context.Context, p *RollbackPlan) error {
 	if err := e.noteTakeover(held); err != nil {
 		return err
 	}
-	ctx, stop := WhileHeld(ctx, held) // taken over meanwhile: stop as after Ctrl-C
+	ctx, stop := state.WhileHeld(ctx, held) // taken over meanwhile: stop as after Ctrl-C
 	defer stop()
 	who := held.Lease()
 	by := fmt.Sprintf("zdd rollback by %s@%s", who.Holder, who.Host)
@@ -395,7 +396,7 @@ func (e *Engine) Rollback(ctx context.Context, p *RollbackPlan) error {
 		}
 	}
 	rel := newRelease(p.Plan, who)
-	rel.Kind, rel.RolledBack = KindRollback, &RolledBack{Version: p.Bad.Version, SHA256: p.Bad.SHA256}
+	rel.Kind, rel.RolledBack = state.KindRollback, &state.RolledBack{Version: p.Bad.Version, SHA256: p.Bad.SHA256}
 	if p.Release != nil {
 		rel.Supersedes = p.Release.ID
 	}
@@ -405,18 +406,18 @@ func (e *Engine) Rollback(ctx context.Context, p *RollbackPlan) error {
 }
 
 // newRelease is the journal record of a new run of plan.
-func newRelease(plan *plan.Plan, who Lease) *Release {
-	rel := &Release{ID: plan.To + "-" + time.Now().UTC().Format("20060102T150405Z"), Command: who.Command,
-		Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(), Plan: *plan, Status: StatusRunning}
+func newRelease(plan *plan.Plan, who state.Lease) *state.Release {
+	rel := &state.Release{ID: plan.To + "-" + time.Now().UTC().Format("20060102T150405Z"), Command: who.Command,
+		Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(), Plan: *plan, Status: state.StatusRunning}
 	for _, s := range plan.Steps {
-		rel.Steps = append(rel.Steps, StepRecord{Step: s.String()})
+		rel.Steps = append(rel.Steps, state.StepRecord{Step: s.String()})
 	}
 	return rel
 }
 
 // markTakenOver records that rel was rolled back by another command and ends it in the history.
-func (e *Engine) markTakenOver(rel *Release, by string, bad RolledBack) error {
-	rel.Status, rel.TakenOverBy = StatusRolledBack, by
+func (e *Engine) markTakenOver(rel *state.Release, by string, bad state.RolledBack) error {
+	rel.Status, rel.TakenOverBy = state.StatusRolledBack, by
 	rel.RolledBack = &bad
 	if rel.Error == "" {
 		rel.Error = "rolled back by " + by
@@ -429,14 +430,14 @@ func (e *Engine) markTakenOver(rel *Release, by string, bad RolledBack) error {
 
 // hard runs the hard rollback's plan (hardPlan) as a rollback record of its own, taking over
 // the unfinished release it replaces, if any.
-func (e *Engine) hard(ctx context.Context, p *RollbackPlan, who Lease, by string) error {
+func (e *Engine) hard(ctx context.Context, p *RollbackPlan, who state.Lease, by string) error {
 	if p.Release != nil {
 		if err := e.markTakenOver(p.Release, by, p.Bad); err != nil {
 			return err
 		}
 	}
 	rel := newRelease(p.Plan, who)
-	rel.Kind, rel.RolledBack = KindRollback, &RolledBack{Version: p.Bad.Version, SHA256: p.Bad.SHA256}
+	rel.Kind, rel.RolledBack = state.KindRollback, &state.RolledBack{Version: p.Bad.Version, SHA256: p.Bad.SHA256}
 	if p.Release != nil {
 		rel.Supersedes = p.Release.ID
 	}

@@ -9,16 +9,17 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // goodText describes the code a rollback goes back to, for Render.
-func goodText(g *HistoryEntry) string {
+func goodText(g *state.HistoryEntry) string {
 	switch {
 	case g == nil:
 		return "the version running before it"
 	case g.ID == "":
 		return fmt.Sprintf("%s (sha256 %s, the WAR given with --war)", g.To, plan.ShortSum(g.SHA256))
-	case g.Kind == KindAdopt:
+	case g.Kind == state.KindAdopt:
 		return fmt.Sprintf("%s (sha256 %s, deployed before zdd, its WAR registered %s by %s@%s)", g.To, plan.ShortSum(g.SHA256),
 			g.Finished.Local().Format(time.RFC3339), g.Holder, g.Host)
 	}
@@ -26,7 +27,7 @@ func goodText(g *HistoryEntry) string {
 		g.Finished.Local().Format(time.RFC3339), g.Holder, g.Host)
 }
 
-func goodVersion(g *HistoryEntry) string {
+func goodVersion(g *state.HistoryEntry) string {
 	if g == nil {
 		return "the previous version"
 	}
@@ -45,7 +46,7 @@ func (e *Engine) previousRunning(st *plan.ClusterState, bad string) string {
 }
 
 // rolledBackSHA tells whether a rollback took the code sha away.
-func rolledBackSHA(hist []HistoryEntry, sha string) bool {
+func rolledBackSHA(hist []state.HistoryEntry, sha string) bool {
 	for _, h := range hist {
 		if h.RolledBack != nil && h.RolledBack.SHA256 == sha {
 			return true
@@ -57,9 +58,9 @@ func rolledBackSHA(hist []HistoryEntry, sha string) bool {
 // olderCandidate tells whether a version older than bad is deployed whose code could be the
 // one to go back to: zdd did not deploy it (its code is unknown), or its checksum is neither
 // bad's nor one a rollback took away.
-func (e *Engine) olderCandidate(st *plan.ClusterState, hist []HistoryEntry, bad RolledBack) bool {
+func (e *Engine) olderCandidate(st *plan.ClusterState, hist []state.HistoryEntry, bad state.RolledBack) bool {
 	for _, v := range olderThan(st.Versions(), bad.Version) {
-		sha := SHAOf(hist, nil, e.Spec.App, v)
+		sha := state.SHAOf(hist, nil, e.Spec.App, v)
 		if sha == "" || (sha != bad.SHA256 && !rolledBackSHA(hist, sha)) {
 			return true
 		}
@@ -71,7 +72,7 @@ func (e *Engine) olderCandidate(st *plan.ClusterState, hist []HistoryEntry, bad 
 // --war (checked: a WAR, not the bad code, the last good release's code when there is one), or
 // the last good release's from the store. Without one it refuses (outcome.ErrPreflight), saying
 // what runs where, what --hard would cost and how to give the WAR. It changes nothing.
-func (e *Engine) goodWAR(ctx context.Context, p *RollbackPlan, st *plan.ClusterState, hist []HistoryEntry) (plan.WARInfo, error) {
+func (e *Engine) goodWAR(ctx context.Context, p *RollbackPlan, st *plan.ClusterState, hist []state.HistoryEntry) (plan.WARInfo, error) {
 	if p.opts.Store == nil {
 		return plan.WARInfo{}, errors.New("deployer: rollback needs the release store")
 	}
@@ -90,7 +91,7 @@ func (e *Engine) goodWAR(ctx context.Context, p *RollbackPlan, st *plan.ClusterS
 				"give the WAR of "+p.Good.To+", or leave --war out when the release store still holds it")
 		}
 		if p.Good == nil {
-			p.Good = &HistoryEntry{App: e.Spec.App, To: e.previousRunning(st, p.Bad.Version), SHA256: war.SHA256, Status: StatusDone}
+			p.Good = &state.HistoryEntry{App: e.Spec.App, To: e.previousRunning(st, p.Bad.Version), SHA256: war.SHA256, Status: state.StatusDone}
 			if p.Good.To == "" {
 				p.Good.To = "the previous code"
 			}
@@ -124,7 +125,7 @@ func (e *Engine) noPreviousWAR(ctx context.Context, p *RollbackPlan, st *plan.Cl
 		return err
 	}
 	why := fmt.Sprintf("%s was not released by zdd: no release of it in the history of %s", name, e.Journal.Dir)
-	if sha := SHAOf(hist, nil, e.Spec.App, prev); sha != "" {
+	if sha := state.SHAOf(hist, nil, e.Spec.App, prev); sha != "" {
 		why = fmt.Sprintf("%s (sha256 %s) is not a completed release whose code was kept", prev, plan.ShortSum(sha))
 	}
 	hard := fmt.Sprintf("`zdd rollback --hard` stops %s now: its %d open sessions would be lost", p.Bad.Version, n)
@@ -148,7 +149,7 @@ func (e *Engine) noPreviousWAR(ctx context.Context, p *RollbackPlan, st *plan.Cl
 // storeGivenWAR stores the WAR given with --war (by checksum) before a default rollback runs,
 // points the plan at the stored copy, and, when it is the code of a version deployed before
 // zdd, registers it as that version's code in the history.
-func (e *Engine) storeGivenWAR(p *RollbackPlan, who Lease) error {
+func (e *Engine) storeGivenWAR(p *RollbackPlan, who state.Lease) error {
 	if p.opts.WAR == "" || p.Plan == nil {
 		return nil
 	}
@@ -189,7 +190,7 @@ func (e *Engine) planPaused(ctx context.Context, p *RollbackPlan) (*RollbackPlan
 		return nil, err
 	}
 	since := -1
-	if g := LastGood(hist, e.Spec.App, rel.Plan.SHA256); g != nil {
+	if g := state.LastGood(hist, e.Spec.App, rel.Plan.SHA256); g != nil {
 		p.Good, since = &g.Entry, g.Index
 	}
 	if err := refuseContract(hist, since, p); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/deployer/wait"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -119,7 +120,7 @@ func keepOut(steps []plan.Step, gone []string) []plan.Step {
 }
 
 // mayHave returns the nodes of gone that a deploy step up to failed targeted.
-func mayHave(rel *Release, failed int, gone []string) []string {
+func mayHave(rel *state.Release, failed int, gone []string) []string {
 	var out []string
 	for _, s := range rel.Plan.Steps[:failed+1] {
 		if s.Deploy == nil {
@@ -137,7 +138,7 @@ func mayHave(rel *Release, failed int, gone []string) []string {
 // rolledBackWithout ends a release whose rollback skipped unreachable nodes: exit 4, naming them.
 func (r *run) rolledBackWithout(i int, err error, skipped *SkippedNodesError) error {
 	rel := r.rel
-	rel.Status = StatusNeedsAttention
+	rel.Status = state.StatusNeedsAttention
 	rel.Error = errors.Join(err, skipped).Error()
 	_ = r.save()
 	hint := fmt.Sprintf("bring %s back and check it (`zdd status`); then `zdd abort` takes %s off it and puts it back in rotation",
@@ -224,7 +225,7 @@ func (e *Engine) deployCalled(node string) {
 // version could not be listed on every node, or the rollback follows a crash), every node of
 // the plan's deploy steps up to failed counts: a deploy interrupted mid-upload may still
 // complete.
-func (e *Engine) deployedTo(ctx context.Context, rel *Release, failed int, names []string) map[string]bool {
+func (e *Engine) deployedTo(ctx context.Context, rel *state.Release, failed int, names []string) map[string]bool {
 	has := map[string]bool{}
 	st, err := e.observeNodes(ctx, names)
 	if err == nil {

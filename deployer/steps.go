@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/deployer/wait"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
 // runStep runs one step; idx is its 1-based index for events (0 in a rollback).
-func (e *Engine) runStep(ctx context.Context, idx int, s plan.Step, rel *Release) error {
+func (e *Engine) runStep(ctx context.Context, idx int, s plan.Step, rel *state.Release) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func (e *Engine) node(name string) plan.NodeSpec {
 
 // preflight checks, changing nothing: every node's Manager (once: a 401 is never retried),
 // the load balancers know every node, the caller's checks, the WAR and the versions.
-func (e *Engine) preflight(ctx context.Context, rel *Release) error {
+func (e *Engine) preflight(ctx context.Context, rel *state.Release) error {
 	var errs []error
 	st, err := e.Observe(ctx)
 	if err != nil {
@@ -91,7 +92,7 @@ func (e *Engine) preflight(ctx context.Context, rel *Release) error {
 	return errors.Join(errs...)
 }
 
-func (e *Engine) migrate(ctx context.Context, idx int, m *plan.MigrateStep, rel *Release) error {
+func (e *Engine) migrate(ctx context.Context, idx int, m *plan.MigrateStep, rel *state.Release) error {
 	if e.Migrator == nil {
 		return errors.New("deployer: the plan has migrations but no migrator is configured")
 	}
@@ -169,7 +170,7 @@ func (e *Engine) route(ctx context.Context, idx int, r *plan.RouteStep) error {
 
 // deploy uploads the version to each node in turn; a node that already runs it is skipped
 // (so a resumed release does not fail), one where it failed to start is cleaned up.
-func (e *Engine) deploy(ctx context.Context, idx int, d *plan.DeployStep, rel *Release) error {
+func (e *Engine) deploy(ctx context.Context, idx int, d *plan.DeployStep, rel *state.Release) error {
 	cx := e.app(d.Version)
 	for _, name := range d.Nodes {
 		m := e.Managers[name]
@@ -236,7 +237,7 @@ func (e *Engine) pause(ctx context.Context, p *plan.PauseStep) error {
 }
 
 // undeploy removes versions from nodes, counting the sessions that end with them.
-func (e *Engine) undeploy(ctx context.Context, idx int, u *plan.UndeployStep, rel *Release) error {
+func (e *Engine) undeploy(ctx context.Context, idx int, u *plan.UndeployStep, rel *state.Release) error {
 	for _, v := range u.Versions {
 		cx := e.app(v)
 		if u.OnlyIfDrained {

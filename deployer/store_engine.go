@@ -5,6 +5,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // keepWAR copies the plan's WAR into e.Store (when set), so that the release deploys exactly
@@ -28,7 +29,7 @@ func (e *Engine) keepWAR(pl *plan.Plan) error {
 
 // warPath is the WAR a deploy step of rel uploads when it names none of its own: the store's
 // copy of the plan's WAR (by checksum) when the engine keeps WARs and holds it, else the plan's.
-func (e *Engine) warPath(rel *Release) string {
+func (e *Engine) warPath(rel *state.Release) string {
 	if e.Store != nil && rel.Plan.SHA256 != "" {
 		if path, err := e.Store.Get(rel.Plan.SHA256); err == nil {
 			return path
@@ -45,7 +46,7 @@ func (e *Engine) pruneStore(app string) {
 	}
 	hist, err := e.Journal.History()
 	if err == nil {
-		_, err = e.Store.Retain(Protected(hist, app)...)
+		_, err = e.Store.Retain(state.Protected(hist, app)...)
 	}
 	if err != nil {
 		e.emit(Event{Type: EventWarning, Message: "release store retention: " + err.Error()})

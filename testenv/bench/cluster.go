@@ -16,6 +16,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
@@ -35,7 +36,7 @@ type bench struct {
 	tr      tracer // the trace of the row being measured
 }
 
-var who = deployer.Lease{Holder: "bench", Host: "localhost", Command: "zdd testenv bench"}
+var who = state.Lease{Holder: "bench", Host: "localhost", Command: "zdd testenv bench"}
 
 func newBench(ctx context.Context, opts Options) (*bench, error) {
 	b, err := os.ReadFile(opts.Env.ConfigFile)
@@ -130,8 +131,8 @@ func (b *bench) engine() (*deployer.Engine, string, error) {
 		return nil, "", err
 	}
 	return &deployer.Engine{Spec: b.spec(), Managers: b.cluster.Managers, Router: b.cluster.Router,
-		Prober: deployer.NewHTTPProber(5 * time.Second), Journal: &deployer.Journal{Dir: dir},
-		Store: deployer.NewStore(dir), Sink: &b.tr}, dir, nil
+		Prober: deployer.NewHTTPProber(5 * time.Second), Journal: &state.Journal{Dir: dir},
+		Store: state.NewStore(dir), Sink: &b.tr}, dir, nil
 }
 
 // plan observes the cluster and plans the release of version v from the WAR at path.

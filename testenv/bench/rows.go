@@ -8,6 +8,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
 	"github.com/saitodrom/zdd/watch"
@@ -290,7 +291,7 @@ func (b *bench) rollback(ctx context.Context, mode string, hard bool) (Row, erro
 			return Row{}, fmt.Errorf("setup release %s: %w", v, err)
 		}
 	}
-	locker := &deployer.Locker{Dir: dir, TTL: 30 * time.Second}
+	locker := &state.Locker{Dir: dir, TTL: 30 * time.Second}
 	var wall time.Duration
 	var plan *deployer.RollbackPlan
 	r, t0, err := b.underLoad(ctx, func(ctx context.Context) error {

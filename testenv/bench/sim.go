@@ -16,6 +16,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -252,7 +253,7 @@ func simRelease(ctx context.Context, n int, deployTime time.Duration, dir string
 		return 0, err
 	}
 	e := &deployer.Engine{Spec: spec, Managers: managers, Router: c.c.Router(), Prober: deployer.NewHTTPProber(5 * time.Second),
-		Journal: &deployer.Journal{Dir: jdir}}
+		Journal: &state.Journal{Dir: jdir}}
 	t0 := time.Now()
 	st, err := e.Observe(ctx)
 	if err != nil {
@@ -266,7 +267,7 @@ func simRelease(ctx context.Context, n int, deployTime time.Duration, dir string
 	if err != nil {
 		return 0, err
 	}
-	if err := e.Start(ctx, plan, deployer.Lease{Holder: "bench", Host: "localhost", Command: "zdd testenv bench"}); err != nil {
+	if err := e.Start(ctx, plan, state.Lease{Holder: "bench", Host: "localhost", Command: "zdd testenv bench"}); err != nil {
 		return 0, fmt.Errorf("bench: simulated release to %d nodes: %w", n, err)
 	}
 	took := time.Since(t0)

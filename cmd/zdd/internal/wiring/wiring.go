@@ -19,6 +19,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/lb"
 )
 
@@ -105,8 +106,8 @@ func (c *Cluster) Engine(cfg *config.Config, spec *plan.Spec, sink deployer.Sink
 		spec = c.EngineSpec()
 	}
 	return &deployer.Engine{Spec: spec, Managers: c.Managers, Router: c.Router, Prober: c.Prober,
-		Migrator: c.Migrator, Preflight: c.Preflight(cfg, warSize), Journal: &deployer.Journal{Dir: cfg.State.Dir, Policy: cfg.State.Policy()},
-		Store: deployer.NewStore(cfg.State.Dir).WithPolicy(cfg.State.Policy()), Sink: sink}
+		Migrator: c.Migrator, Preflight: c.Preflight(cfg, warSize), Journal: &state.Journal{Dir: cfg.State.Dir, Policy: cfg.State.Policy()},
+		Store: state.NewStore(cfg.State.Dir).WithPolicy(cfg.State.Policy()), Sink: sink}
 }
 
 // Preflight returns the engine's Preflight: the load balancers' configuration test, free space

@@ -15,6 +15,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 )
 
@@ -36,7 +37,7 @@ func (w *world) release(t *testing.T, version string, pause bool) error {
 	spec := *w.spec
 	spec.NoDrain, spec.PauseAfterCanary = true, pause
 	e := &deployer.Engine{Spec: &spec, Managers: map[string]deployer.Manager{}, Router: w.cluster.Router(),
-		Prober: w.cluster.Prober(), Journal: w.journal(), Store: deployer.NewStore(w.cfg.State.Dir)}
+		Prober: w.cluster.Prober(), Journal: w.journal(), Store: state.NewStore(w.cfg.State.Dir)}
 	for _, n := range nodes {
 		e.Managers[n] = w.cluster.Manager(n)
 	}
@@ -44,7 +45,7 @@ func (w *world) release(t *testing.T, version string, pause bool) error {
 	require.NoError(t, err)
 	plan, err := plan.BuildPlan(&spec, st, version, warFile(t, version))
 	require.NoError(t, err)
-	return e.Start(context.Background(), plan, deployer.Lease{Holder: "alice", Host: "ci", Command: "zdd deploy"})
+	return e.Start(context.Background(), plan, state.Lease{Holder: "alice", Host: "ci", Command: "zdd deploy"})
 }
 
 func TestRollbackAdoptedRefusesThenWARWorks(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 )
 
@@ -60,12 +61,12 @@ func (w *world) deps() Deps {
 			}
 			return &Cluster{Spec: w.spec, Managers: ms, Router: w.cluster.Router(), Prober: w.cluster.Prober()}, nil
 		},
-		Who: deployer.Lease{Holder: "tester", Host: "here", PID: 1, Command: "zdd rollback"}}
+		Who: state.Lease{Holder: "tester", Host: "here", PID: 1, Command: "zdd rollback"}}
 }
 
-func (w *world) journal() *deployer.Journal { return &deployer.Journal{Dir: w.cfg.State.Dir} }
+func (w *world) journal() *state.Journal { return &state.Journal{Dir: w.cfg.State.Dir} }
 
-func (w *world) history(t *testing.T) []deployer.HistoryEntry {
+func (w *world) history(t *testing.T) []state.HistoryEntry {
 	h, err := w.journal().History()
 	require.NoError(t, err)
 	return h
@@ -75,8 +76,8 @@ func (w *world) history(t *testing.T) []deployer.HistoryEntry {
 // started d ago.
 func (w *world) released(t *testing.T, from []string, version, sha string, d time.Duration) {
 	start := time.Now().Add(-d).UTC()
-	rel := &deployer.Release{ID: version + "-" + start.Format("20060102T150405Z"), Command: "zdd deploy app.war",
-		Holder: "alice", Host: "ci", Started: start, Status: deployer.StatusDone,
+	rel := &state.Release{ID: version + "-" + start.Format("20060102T150405Z"), Command: "zdd deploy app.war",
+		Holder: "alice", Host: "ci", Started: start, Status: state.StatusDone,
 		Plan: plan.Plan{App: "app", From: from, To: version, SHA256: sha}}
 	j := w.journal()
 	require.NoError(t, j.Save(rel))
@@ -90,13 +91,13 @@ func (w *world) storeWAR(t *testing.T, version string) string {
 	require.NoError(t, err)
 	require.NoError(t, testenv.BuildWAR(f, testenv.WAROptions{Version: version}))
 	require.NoError(t, f.Close())
-	info, err := deployer.NewStore(w.cfg.State.Dir).Put(src)
+	info, err := state.NewStore(w.cfg.State.Dir).Put(src)
 	require.NoError(t, err)
 	return info.SHA256
 }
 
 // writeLease writes the lease file as a holder would.
-func (w *world) writeLease(t *testing.T, l deployer.Lease) {
+func (w *world) writeLease(t *testing.T, l state.Lease) {
 	b, err := json.Marshal(l)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(w.cfg.State.Dir, "lock.json"), b, 0o644))

@@ -14,6 +14,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 )
 
@@ -64,7 +65,7 @@ func (w *world) deps() Deps {
 				CheckLB:   func(context.Context) error { return w.lbErr },
 				FreeSpace: func(string, int64) error { return nil }}, nil
 		},
-		Who: deployer.Lease{Holder: "tester", Host: "here", PID: 1, Command: "zdd deploy"}}
+		Who: state.Lease{Holder: "tester", Host: "here", PID: 1, Command: "zdd deploy"}}
 }
 
 // changes counts the changes on every node (deploys, stops, undeploys, resyncs) and the

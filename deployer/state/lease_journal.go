@@ -1,4 +1,4 @@
-package deployer
+package state
 
 import (
 	"fmt"
@@ -19,6 +19,6 @@ func (j *Journal) RecordLeaseTakeOver(me Lease, was *Lease, reason string) error
 	now := time.Now().UTC()
 	note := fmt.Sprintf("took over the lease (generation %d) of %s@%s (pid %d) running %q since %s: %s",
 		was.Generation, was.Holder, was.Host, was.PID, was.Command, was.Started.Format(time.RFC3339), reason)
-	return j.appendEntry(HistoryEntry{ID: "lease-" + now.Format("20060102T150405.000Z"), Kind: KindLeaseTakeOver,
+	return j.AppendEntry(HistoryEntry{ID: "lease-" + now.Format("20060102T150405.000Z"), Kind: KindLeaseTakeOver,
 		Status: StatusDone, Started: now, Finished: now, Holder: me.Holder, Host: me.Host, Command: me.Command, Note: note})
 }

@@ -1,4 +1,4 @@
-package deployer
+package state
 
 import (
 	"encoding/json"
@@ -153,15 +153,15 @@ func (j *Journal) AppendHistory(r *Release) error {
 	entry := HistoryEntry{ID: r.ID, Kind: kind, App: r.Plan.App, From: r.Plan.From, To: r.Plan.To, SHA256: r.Plan.SHA256,
 		Status: r.Status, Started: r.Started, Finished: r.Updated, Holder: r.Holder, Host: r.Host,
 		Command: r.Command, LostSessions: r.LostSessions, Error: r.Error, RolledBack: r.RolledBack,
-		Contract: contractRan(r), TakenOverBy: r.TakenOverBy}
+		Contract: ContractRan(r), TakenOverBy: r.TakenOverBy}
 	if entry.Finished.IsZero() {
 		entry.Finished = time.Now().UTC()
 	}
-	return j.appendEntry(entry)
+	return j.AppendEntry(entry)
 }
 
-// appendEntry appends one line to history.jsonl.
-func (j *Journal) appendEntry(entry HistoryEntry) error {
+// AppendEntry appends one line to history.jsonl.
+func (j *Journal) AppendEntry(entry HistoryEntry) error {
 	b, err := json.Marshal(entry)
 	if err != nil {
 		return err
