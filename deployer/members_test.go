@@ -29,28 +29,6 @@ func TestMemberAgeReadsTheOrderFromTheNodesViews(t *testing.T) {
 	assert.Nil(t, newEngine(t, c, testSpec(two)).MemberAge(context.Background()), "two views hold no order")
 }
 
-func TestPausedStepsStartNextOnTheOldestMember(t *testing.T) {
-	all, canary, rest := three, []string{"n1", "n2"}, []string{"n3"}
-	routes := func(steps []plan.Step) (out []string) {
-		for _, s := range steps {
-			switch {
-			case s.Route != nil:
-				out = append(out, "route in:"+join(s.Route.In)+" out:"+join(s.Route.Out))
-			case s.Deploy != nil:
-				out = append(out, "deploy "+s.Deploy.Version+" "+join(s.Deploy.Nodes))
-			}
-		}
-		return out
-	}
-	usual := []string{"deploy 002 n3", "deploy 003 n3", "route in:n3 out:n1,n2", "deploy 003 n1,n2", "route in:n1,n2,n3 out:"}
-	assert.Equal(t, usual, routes(pausedSteps(all, canary, rest, nil, "002", "003", "bad.war")), "age unknown")
-	assert.Equal(t, usual, routes(pausedSteps(all, canary, rest, []string{"n3", "n1", "n2"}, "002", "003", "bad.war")))
-	assert.Equal(t, []string{"deploy 002 n3", "route in:n3 out:n2,n1", "deploy 003 n2,n1", "route in:n2,n1 out:n3",
-		"deploy 003 n3", "route in:n1,n2,n3 out:"},
-		routes(pausedSteps(all, canary, rest, []string{"n2", "n1", "n3"}, "002", "003", "bad.war")),
-		"the oldest member is a canary node: the canary gets 003 first, oldest first")
-}
-
 // The oldest two members are canary nodes: deploying 003 to the rest first would start it on
 // n1 and n2 without the sessions the rest already holds (n1 asks n2, which lacks 003).
 func TestRollbackPausedWhenTheOldestMembersAreCanaryNodes(t *testing.T) {

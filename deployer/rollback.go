@@ -342,20 +342,6 @@ func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *plan.Cluster
 	return p, nil
 }
 
-// hardPlan is the plan of a hard rollback from bad to previous (which every node runs beside
-// it): stop bad on every node at once, so that new sessions go to previous, then undeploy it.
-// A failure of either step stops it, needing attention; running it again finishes it.
-func hardPlan(app string, nodes []string, previous, previousSHA, bad string) *plan.Plan {
-	steps := []plan.Step{
-		{Stop: &plan.StopStep{Version: bad, Nodes: nodes}},
-		{Undeploy: &plan.UndeployStep{Versions: []string{bad}, Nodes: nodes}},
-	}
-	for i := range steps {
-		steps[i].OnFailure = &plan.Failure{Do: plan.FailAttention, Retry: plan.RetryHard}
-	}
-	return &plan.Plan{App: app, From: []string{previous, bad}, To: previous, SHA256: previousSHA, Steps: steps}
-}
-
 func fileSize(path string) int64 {
 	if st, err := os.Stat(path); err == nil {
 		return st.Size()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
@@ -235,31 +234,4 @@ func (e *Engine) planPaused(ctx context.Context, p *RollbackPlan) (*RollbackPlan
 	plan.SetFailurePolicy(np.Steps)
 	p.Plan = np
 	return p, nil
-}
-
-// pausedSteps are the routing, deploy and gate steps of a paused release's rollback: bad (the
-// canary's version, its WAR badWAR) to the rest so that they carry the canary's sessions, then
-// next (the previous code again) everywhere, each batch out of rotation while it gets next,
-// nodes deployed oldest member first (age, nil when unknown). DeltaManager gives a new context
-// the sessions of the oldest other member only, so next must first start on the oldest member
-// of the cluster: when that is a canary node, the canary gets next first (the rest, which has
-// bad by then, serves meanwhile), else the rest does.
-func pausedSteps(all, canary, rest, age []string, bad, next, badWAR string) []plan.Step {
-	canary, rest = plan.ByAge(canary, age), plan.ByAge(rest, age)
-	var steps []plan.Step
-	add := func(s plan.Step) { steps = append(steps, s) }
-	add(plan.Step{Deploy: &plan.DeployStep{Version: bad, Nodes: rest, WAR: badWAR}})
-	add(plan.Step{Gate: &plan.GateStep{Version: bad, Nodes: all, ProbeFrom: rest[0], StateFrom: rest}})
-	first, second := rest, canary
-	if len(age) > 0 && slices.Contains(canary, age[0]) {
-		add(plan.Step{Route: &plan.RouteStep{In: rest, Out: canary}})
-		first, second = canary, rest
-	}
-	add(plan.Step{Deploy: &plan.DeployStep{Version: next, Nodes: first}})
-	add(plan.Step{Gate: &plan.GateStep{Version: next, Nodes: first, ProbeFrom: first[0]}})
-	add(plan.Step{Route: &plan.RouteStep{In: first, Out: second}})
-	add(plan.Step{Deploy: &plan.DeployStep{Version: next, Nodes: second}})
-	add(plan.Step{Gate: &plan.GateStep{Version: next, Nodes: all, ProbeFrom: second[0], StateFrom: second}})
-	add(plan.Step{Route: &plan.RouteStep{In: all}})
-	return steps
 }
