@@ -338,7 +338,7 @@ func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *plan.Cluster
 		return nil, err
 	}
 	p.Sessions = n
-	p.Plan = hardPlan(e.Spec.App, e.Spec.NodeNames(), p.Previous, state.SHAOf(hist, nil, e.Spec.App, p.Previous), p.Bad.Version)
+	p.Plan = plan.HardRollbackPlan(e.Spec.App, e.Spec.NodeNames(), p.Previous, state.SHAOf(hist, nil, e.Spec.App, p.Previous), p.Bad.Version)
 	return p, nil
 }
 
@@ -414,7 +414,7 @@ func (e *Engine) markTakenOver(rel *state.Release, by string, bad state.RolledBa
 	return e.Journal.AppendHistory(rel)
 }
 
-// hard runs the hard rollback's plan (hardPlan) as a rollback record of its own, taking over
+// hard runs the hard rollback's plan (plan.HardRollbackPlan) as a rollback record of its own, taking over
 // the unfinished release it replaces, if any.
 func (e *Engine) hard(ctx context.Context, p *RollbackPlan, who state.Lease, by string) error {
 	if p.Release != nil {

@@ -181,7 +181,8 @@ func (e *Engine) storeGivenWAR(p *RollbackPlan, who state.Lease) error {
 //	drain and undeploy the old versions (unless NoDrain).
 //
 // When the oldest cluster member is a canary node, next goes to the canary first (see
-// pausedSteps), so that every later start of next finds it on the member DeltaManager asks.
+// plan.PausedRollbackSteps), so that every later start of next finds it on the member
+// DeltaManager asks.
 func (e *Engine) planPaused(ctx context.Context, p *RollbackPlan) (*RollbackPlan, error) {
 	rel := p.Release
 	st, hist, err := e.startUnfinished(ctx, p, "redeploy")
@@ -225,7 +226,7 @@ func (e *Engine) planPaused(ctx context.Context, p *RollbackPlan) (*RollbackPlan
 	}
 	from := st.Versions()
 	np := &plan.Plan{App: e.Spec.App, From: from, To: next, WAR: war.Path, SHA256: war.SHA256, Size: war.Size}
-	np.Steps = pausedSteps(e.Spec.NodeNames(), canary, rest, e.MemberAge(ctx), rel.Plan.To, next, badWAR)
+	np.Steps = plan.PausedRollbackSteps(e.Spec.NodeNames(), canary, rest, e.MemberAge(ctx), rel.Plan.To, next, badWAR)
 	if !p.opts.NoDrain {
 		spec := *e.Spec
 		spec.Migrations = false
