@@ -14,7 +14,8 @@ import (
 
 // NodeSpec is one Tomcat node as the engine sees it.
 type NodeSpec struct {
-	// Name is the node's name (and the key of Engine.Managers and of the load balancer's states).
+	// Name is the node's name (and the key of deployer.Engine.Managers and of the load
+	// balancer's states).
 	Name string
 	// URL is the node's own address (not through the load balancer), e.g. http://10.0.0.1:8080.
 	URL string
@@ -57,7 +58,7 @@ type Spec struct {
 	Migrations bool
 	// Fallback keeps the nodes out of rotation as the load balancer's backup servers instead
 	// of down, where it can express that (Nginx round-robin and sticky upstreams): if every
-	// node in rotation fails, requests go to them at once. See Engine.applyRoute.
+	// node in rotation fails, requests go to them at once. See deployer.Engine.applyRoute.
 	Fallback bool
 }
 
@@ -74,8 +75,8 @@ func (s *Spec) NodeNames() []string {
 type ClusterState struct {
 	// Apps maps a node to the versions of the application it has.
 	Apps map[string][]tomcatmgr.App
-	// Age is the nodes by cluster-member age, oldest first (Engine.MemberAge), nil when not
-	// read or unknown: BuildPlan deploys each batch oldest member first.
+	// Age is the nodes by cluster-member age, oldest first (deployer.Engine.MemberAge), nil
+	// when not read or unknown: BuildPlan deploys each batch oldest member first.
 	Age []string
 }
 

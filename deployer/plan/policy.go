@@ -2,8 +2,9 @@ package plan
 
 // What the engine does when a step fails: Failure.Do is one of these. The kind is decided once,
 // when the plan is built (SetFailurePolicy, RollbackSteps, the hard rollback's plan), stored
-// with the plan in the journal, and read by both the engine's failure path (run.fail) and the
-// plan's rendering ("if it fails: ..."), so that what `zdd plan` prints is what happens.
+// with the plan in the journal, and read by both the engine's failure path (deployer's
+// run.fail) and the plan's rendering ("if it fails: ..."), so that what `zdd plan` prints is
+// what happens.
 const (
 	// FailPreflight: nothing on the nodes or the load balancers changed yet. The run stops,
 	// nothing is undone, and the error is reported as a failed preflight (exit 1) unless it
