@@ -214,43 +214,6 @@ func TestBuildPlanRefusesLowerVersionAndSplitFleet(t *testing.T) {
 	assert.ErrorContains(t, err, "nodes disagree")
 }
 
-func TestNextVersion(t *testing.T) {
-	for _, c := range []struct {
-		existing []string
-		want     string
-	}{{nil, "001"}, {[]string{"001"}, "002"}, {[]string{"009", "010"}, "011"}} {
-		got, err := plan.NextVersion(c.existing, 3)
-		require.NoError(t, err)
-		assert.Equal(t, c.want, got)
-	}
-	_, err := plan.NextVersion([]string{"999"}, 3)
-	assert.ErrorContains(t, err, "does not fit in 3 digits")
-	_, err = plan.NextVersion([]string{"abc"}, 3)
-	assert.ErrorContains(t, err, "not a number")
-}
-
-func TestBatches(t *testing.T) {
-	for _, c := range []struct {
-		nodes []string
-		a, b  []string
-	}{
-		{[]string{"n1"}, []string{"n1"}, nil},
-		{[]string{"n1", "n2"}, []string{"n1"}, []string{"n2"}},
-		{three, []string{"n1", "n2"}, []string{"n3"}},
-		{[]string{"n1", "n2", "n3", "n4", "n5"}, []string{"n1", "n2"}, []string{"n3", "n4", "n5"}},
-	} {
-		a, b := plan.Batches(c.nodes, 2)
-		assert.Equal(t, c.a, a)
-		assert.Equal(t, c.b, b)
-	}
-}
-
-func TestStepValidate(t *testing.T) {
-	assert.Error(t, plan.Step{}.Validate())
-	assert.Error(t, plan.Step{Route: &plan.RouteStep{}, Deploy: &plan.DeployStep{}}.Validate())
-	assert.NoError(t, plan.Step{Route: &plan.RouteStep{}}.Validate())
-}
-
 func TestFailedDrainNeedsAttention(t *testing.T) {
 	c := deployertest.New(three, "001", "002")
 	spec := testSpec(three)

@@ -2,16 +2,13 @@ package deployer
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
-	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/state"
-	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
 func TestMemberAgeReadsTheOrderFromTheNodesViews(t *testing.T) {
@@ -51,23 +48,4 @@ func TestRollbackPausedWhenTheOldestMembersAreCanaryNodes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, state.StatusDone, rel.Status)
 	assert.Zero(t, rel.LostSessions)
-}
-
-func join(s []string) string { return strings.Join(s, ",") }
-
-func TestBuildPlanDeploysEachBatchOldestMemberFirst(t *testing.T) {
-	six := []string{"n1", "n2", "n3", "n4", "n5", "n6"}
-	st := &plan.ClusterState{Apps: map[string][]tomcatmgr.App{}, Age: []string{"n5", "n2", "n1", "n6", "n3", "n4"}}
-	for _, n := range six {
-		st.Apps[n] = []tomcatmgr.App{{Context: tomcatmgr.Context{Path: "/app", Version: "001"}, State: tomcatmgr.StateRunning}}
-	}
-	p, err := plan.BuildPlan(testSpec(six), st, "002", plan.WARInfo{Path: "app.war"})
-	require.NoError(t, err)
-	var deploys []string
-	for _, s := range p.Steps {
-		if s.Deploy != nil {
-			deploys = append(deploys, join(s.Deploy.Nodes))
-		}
-	}
-	assert.Equal(t, []string{"n2,n1", "n5,n6,n3,n4"}, deploys, "batches keep the configuration's canary, each deployed oldest first")
 }

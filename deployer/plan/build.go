@@ -295,7 +295,7 @@ func DrainSteps(spec *Spec, old []string) []Step {
 	return out
 }
 
-// batches splits the nodes into the canary batch and the rest. With two nodes or more the
+// Batches splits the nodes into the canary batch and the rest. With two nodes or more the
 // canary has at least two, so that replication is proven before traffic reaches it; when the
 // canary would be every node, the last node forms the second batch.
 func Batches(names []string, canary int) (a, b []string) {
