@@ -2,8 +2,6 @@ package deployer
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -15,40 +13,6 @@ import (
 	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
-
-// A journal written by zdd before steps carried their failure policy loads with the policy
-// SetFailurePolicy gives the same plan, so that its release fails exactly as it did.
-func TestJournalWithoutFailurePolicyLoadsWithTheDerivedOne(t *testing.T) {
-	spec := testSpec(three)
-	spec.Migrations = true
-	st := &plan.ClusterState{Apps: map[string][]tomcatmgr.App{}}
-	for _, n := range three {
-		st.Apps[n] = []tomcatmgr.App{{Context: tomcatmgr.Context{Path: "/app", Version: "001"}, State: tomcatmgr.StateRunning}}
-	}
-	p, err := plan.BuildPlan(spec, st, "002", plan.WARInfo{Path: "app.war"})
-	require.NoError(t, err)
-	want := policies(p.Steps)
-	old := *p
-	old.Steps = nil
-	for _, s := range p.Steps {
-		s.OnFailure = nil
-		old.Steps = append(old.Steps, s)
-	}
-	j := &state.Journal{Dir: t.TempDir()}
-	require.NoError(t, j.Save(&state.Release{ID: "002-x", Plan: old, Status: state.StatusRunning, Current: 3}))
-	b, err := os.ReadFile(filepath.Join(j.Dir, "release.json"))
-	require.NoError(t, err)
-	assert.NotContains(t, string(b), "on_failure", "the record is as the previous zdd wrote it")
-	rel, err := j.Current()
-	require.NoError(t, err)
-	assert.Equal(t, want, policies(rel.Plan.Steps))
-
-	require.NoError(t, j.Save(&state.Release{ID: "002-y", Plan: *p, Status: state.StatusRunning}))
-	b, err = os.ReadFile(filepath.Join(j.Dir, "release.json"))
-	require.NoError(t, err)
-	assert.Contains(t, string(b), `"on_failure": {`+"\n", "the policy is journaled with the plan")
-	assert.Contains(t, string(b), `"retry": "zdd drain"`)
-}
 
 // uploads records the WAR each Deploy was given.
 type uploads struct {
@@ -118,17 +82,4 @@ func TestWARIsStoredAfterThePreflightAndThePlanNeverChanges(t *testing.T) {
 	require.Error(t, e2.Start(context.Background(), plan2, tester))
 	_, err = e2.Store.Get(other.SHA256)
 	assert.Error(t, err, "nothing stored after a failed preflight")
-}
-
-// policies lists each step's kind and failure policy (as plan/buildpolicy_test.go does).
-func policies(steps []plan.Step) []string {
-	var out []string
-	for _, s := range steps {
-		f := "<nil>"
-		if s.OnFailure != nil {
-			f = s.OnFailure.Do + " " + s.OnFailure.Retry
-		}
-		out = append(out, s.Kind()+": "+f)
-	}
-	return out
 }
