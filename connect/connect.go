@@ -21,6 +21,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/internal/tlsconf"
 	"github.com/saitodrom/zdd/lb/nginx"
 	"github.com/saitodrom/zdd/lb/remote"
@@ -40,7 +41,7 @@ type Options struct {
 // Cluster is the engine's seams, connected. Close releases the SSH connections.
 type Cluster struct {
 	// Spec is the engine's view of the configuration.
-	Spec *deployer.Spec
+	Spec *plan.Spec
 	// Managers maps node names to Manager clients.
 	Managers map[string]deployer.Manager
 	// Router is the Nginx pair.
@@ -65,8 +66,8 @@ func (c *Cluster) Close() error {
 }
 
 // Spec converts the configuration into the engine's Spec.
-func Spec(cfg *config.Config) *deployer.Spec {
-	s := &deployer.Spec{App: cfg.App.Name, HealthPath: cfg.App.HealthPath, VersionWidth: cfg.App.VersionWidth,
+func Spec(cfg *config.Config) *plan.Spec {
+	s := &plan.Spec{App: cfg.App.Name, HealthPath: cfg.App.HealthPath, VersionWidth: cfg.App.VersionWidth,
 		CanarySize: cfg.Strategy.CanarySize, PauseAfterCanary: cfg.Strategy.PauseAfterCanary, Pause: cfg.Strategy.Pause,
 		HealthTimeout: cfg.Strategy.HealthTimeout, ReplicationTimeout: cfg.Strategy.ReplicationTimeout,
 		DrainTimeout: cfg.Strategy.DrainTimeout, ExpireAtDrainDeadline: cfg.Strategy.ExpireAtDrainDeadline,
@@ -78,7 +79,7 @@ func Spec(cfg *config.Config) *deployer.Spec {
 		if w == 0 {
 			w = 1
 		}
-		s.Nodes = append(s.Nodes, deployer.NodeSpec{Name: n.Name, URL: n.URL, Weight: w})
+		s.Nodes = append(s.Nodes, plan.NodeSpec{Name: n.Name, URL: n.URL, Weight: w})
 	}
 	return s
 }

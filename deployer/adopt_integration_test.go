@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/schema"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/testenv/testenvtest"
 	"github.com/saitodrom/zdd/watch"
@@ -137,7 +137,7 @@ func TestAdoptedRollbackRefusesThenHard(t *testing.T) {
 	for n, vs := range f.versionsEverywhere(t) {
 		assert.Equal(t, []string{"001"}, vs, "002 stopped and undeployed on %s", n)
 	}
-	hist, err := (&deployer.Journal{Dir: f.cfg.State.Dir}).History()
+	hist, err := (&state.Journal{Dir: f.cfg.State.Dir}).History()
 	require.NoError(t, err)
 	last := hist[len(hist)-1]
 	t.Logf("ADOPTED: rollback exit %d; rollback --hard exit %d, zdd counted %d lost sessions; load: %d requests, %d failed, %d lost sessions",
@@ -186,7 +186,7 @@ func TestRollbackAfterContractMigrationRefuses(t *testing.T) {
 	require.Equal(t, 0, code)
 	code, _ = z.run(t, "drain")
 	require.Equal(t, 0, code, "drain retires 001 and runs the contract migration")
-	hist, err := (&deployer.Journal{Dir: f.cfg.State.Dir}).History()
+	hist, err := (&state.Journal{Dir: f.cfg.State.Dir}).History()
 	require.NoError(t, err)
 	require.True(t, hist[len(hist)-1].Contract, "the contract migration ran")
 	stop := keptLoad(f, 20)
@@ -215,12 +215,12 @@ func TestCtrlCAfterCanaryThenRollback(t *testing.T) {
 	stopOld := keptLoad(f, 10) // sessions on 001
 	c, out := z.cmd("deploy", f.warFile(t, "002"))
 	require.NoError(t, c.Start())
-	j := &deployer.Journal{Dir: f.cfg.State.Dir}
+	j := &state.Journal{Dir: f.cfg.State.Dir}
 	deadline := time.Now().Add(5 * time.Minute)
 	inPause := false
 	for !inPause && time.Now().Before(deadline) {
 		rel, _ := j.Current()
-		inPause = rel != nil && rel.Status == deployer.StatusRunning && rel.Current < len(rel.Plan.Steps) &&
+		inPause = rel != nil && rel.Status == state.StatusRunning && rel.Current < len(rel.Plan.Steps) &&
 			rel.Plan.Steps[rel.Current].Pause != nil
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -241,7 +241,7 @@ func TestCtrlCAfterCanaryThenRollback(t *testing.T) {
 	assert.Contains(t, out.String(), "zdd promote")
 	rel, err := j.Current()
 	require.NoError(t, err)
-	assert.Equal(t, deployer.StatusPaused, rel.Status, "stopped where a paused release stops")
+	assert.Equal(t, state.StatusPaused, rel.Status, "stopped where a paused release stops")
 	code, _ = z.run(t, "rollback", "--yes", "--no-drain")
 	rOld, rCanary := stopOld(), stopCanary()
 	logLoad(t, "CTRL-C old users", rOld)

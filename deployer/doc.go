@@ -1,6 +1,19 @@
-// Package deployer is zdd's release engine: it turns the configuration and the cluster's
-// current state into a plan (an ordered list of steps), runs the steps one by one, records
-// each in a journal, and undoes a release that fails.
+// Package deployer is zdd's release engine: it reads the cluster's current state, has
+// deployer/plan turn it and the configuration into a plan (an ordered list of steps), runs the
+// steps one by one through its seams, records each in deployer/state's journal, and undoes a
+// release that fails.
+//
+// # Layout
+//
+// The data flows one way, and each package imports only those below it:
+//
+//	deployer/plan    the plan as data: steps, failure policy, BuildPlan, Render (pure: no I/O)
+//	deployer/state   the state directory: journal, history, release lease, WAR store (imports plan)
+//	deployer         the engine: executor, gates, readmission, sentinel, rollback, resume,
+//	                 abort, drain, events, the seams (Manager, Prober, Migrator) and the
+//	                 HTTP prober (imports plan and state)
+//
+// TestLayersImportNothingAbove fails when plan or state imports the engine or an adapter.
 //
 // # The release
 //
@@ -26,12 +39,12 @@
 //
 // # Failure policy
 //
-// Each step carries what a failure there does (Step.OnFailure), decided once when the plan is
-// built (SetFailurePolicy; RollbackSteps; the hard rollback's plan) and journaled with it:
-// FailPreflight (nothing changed: report, exit 1), FailRollback (undo the changes so far,
-// exit 3) or FailAttention (stop, exit 4, Failure.Retry names the command that finishes the
-// work). The engine's failure path and Plan.Render both read it, so `zdd plan`'s "if it fails"
-// line is what happens. A journal written before steps carried it gets it derived at load.
+// Each step carries what a failure there does (plan.Step.OnFailure), decided once when the plan
+// is built (plan.SetFailurePolicy; plan.RollbackSteps; the hard rollback's plan) and journaled
+// with it: FailPreflight (nothing changed: report, exit 1), FailRollback (undo the changes so
+// far, exit 3) or FailAttention (stop, exit 4, Failure.Retry names the command that finishes
+// the work). The engine's failure path and plan.Plan.Render both read it, so `zdd plan`'s "if
+// it fails" line is what happens. A journal written before steps carried it gets it derived at load.
 //
 // A hard rollback (`zdd rollback --hard`) is a plan too: a stop step (Manager.Stop on every node
 // at once; new sessions go to the older version every node runs) and an undeploy.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/deployer/wait"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -19,7 +21,7 @@ const countTimeout = 30 * time.Second
 // At the deadline (also when it passes during a poll) it keeps the versions that still have
 // sessions, with a warning naming each and its count, and succeeds; with Expire it expires
 // those sessions instead (counted as lost).
-func (e *Engine) drain(ctx context.Context, idx int, d *DrainStep, rel *Release) error {
+func (e *Engine) drain(ctx context.Context, idx int, d *plan.DrainStep, rel *state.Release) error {
 	total := -1
 	var left map[string]int // sessions per version at the last complete poll; nil before one
 	err := wait.Until(ctx, 2*time.Second, d.Timeout, "the old sessions to end", func(ctx context.Context) (bool, error) {

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -81,7 +83,7 @@ func TestDrainDeadlineDuringSlowPollKeepsVersions(t *testing.T) {
 	e.Managers["n2"] = slow
 	sink := &events{}
 	e.Sink = sink
-	rel := &Release{Plan: Plan{App: "app", From: []string{"001"}, To: "002", Steps: DrainSteps(spec, []string{"001"})}}
+	rel := &state.Release{Plan: plan.Plan{App: "app", From: []string{"001"}, To: "002", Steps: plan.DrainSteps(spec, []string{"001"})}}
 	t0 := time.Now()
 	err := e.Continue(context.Background(), rel)
 	require.NoError(t, err, "the drain deadline is the plan's promise, not a failure")
@@ -95,7 +97,7 @@ func TestDrainDeadlineDuringSlowPollKeepsVersions(t *testing.T) {
 	assert.Contains(t, all, "/app##001 kept: 7 sessions still open")
 	assert.Equal(t, []string{"001", "002"}, c.Versions("n1"), "users keep their sessions")
 	assert.Equal(t, 0, rel.LostSessions)
-	assert.Equal(t, StatusDone, rel.Status)
+	assert.Equal(t, state.StatusDone, rel.Status)
 	waits := sink.of(EventWaiting)
 	require.NotEmpty(t, waits, "a drain of 2 s reports while it waits")
 	for _, w := range waits[:1] {
@@ -117,9 +119,9 @@ func TestDrainDeadlineBeforeFirstPollCompletes(t *testing.T) {
 	e.Managers["n3"] = slow
 	sink := &events{}
 	e.Sink = sink
-	d := DrainSteps(spec, []string{"001"})[0]
+	d := plan.DrainSteps(spec, []string{"001"})[0]
 	require.NotNil(t, d.Drain)
-	err := e.runStep(context.Background(), 1, d, &Release{})
+	err := e.runStep(context.Background(), 1, d, &state.Release{})
 	require.NoError(t, err)
 	w := sink.of(EventWarning)
 	require.Len(t, w, 1)

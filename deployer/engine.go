@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
 	"golang.org/x/sync/errgroup"
@@ -20,7 +22,7 @@ const RollbackTimeout = 5 * time.Minute
 // Engine runs plans. Its fields are the seams to the cluster; the command line fills them.
 type Engine struct {
 	// Spec is the resolved configuration.
-	Spec *Spec
+	Spec *plan.Spec
 	// Managers maps each node name to its Tomcat Manager.
 	Managers map[string]Manager
 	// Router is the load-balancer pair in front of the nodes.
@@ -33,12 +35,12 @@ type Engine struct {
 	// store; it must change nothing. Nil means none.
 	Preflight func(ctx context.Context) error
 	// Journal records the release; it must not be nil.
-	Journal *Journal
+	Journal *state.Journal
 	// Sink receives the events; nil discards them.
 	Sink Sink
 	// Store, when set, keeps each released WAR: Start copies the plan's WAR in (and deploys the
 	// stored copy), and applies the store's retention after the release.
-	Store *Store
+	Store *state.Store
 	// Watch, when not nil, delivers the first failure that synthetic users saw during the
 	// release (a failed request or a lost session, see `zdd deploy --watch`): the engine stops
 	// the current step and rolls back as after a failed gate (exit 3).
@@ -64,7 +66,7 @@ func (w *WatchError) Unwrap() error { return w.Err }
 // run is the state of one execution of a plan.
 type run struct {
 	e     *Engine
-	rel   *Release
+	rel   *state.Release
 	start time.Time
 	// keep: the plan's WAR is still to be copied into the store (see keepWAR).
 	keep bool
@@ -85,8 +87,8 @@ func (e *Engine) emit(ev Event) {
 
 // Observe lists the application on every node, all nodes at once (under load one Manager
 // call costs about a second); the first error in configuration order is returned.
-func (e *Engine) Observe(ctx context.Context) (*ClusterState, error) {
-	st := &ClusterState{Apps: map[string][]tomcatmgr.App{}}
+func (e *Engine) Observe(ctx context.Context) (*plan.ClusterState, error) {
+	st := &plan.ClusterState{Apps: map[string][]tomcatmgr.App{}}
 	lists := make([][]tomcatmgr.App, len(e.Spec.Nodes))
 	errs := make([]error, len(e.Spec.Nodes))
 	var g errgroup.Group
@@ -113,27 +115,27 @@ func (e *Engine) Observe(ctx context.Context) (*ClusterState, error) {
 // Start records a new release for plan in the journal and runs it from the first step. The
 // plan is not changed: the WAR is copied into e.Store after the preflight step judged it (and
 // the free space for the copy), before the first step that changes anything.
-func (e *Engine) Start(ctx context.Context, plan *Plan, who Lease) error {
+func (e *Engine) Start(ctx context.Context, plan *plan.Plan, who state.Lease) error {
 	defer e.pruneStore(plan.App)
-	rel := &Release{ID: plan.To + "-" + time.Now().UTC().Format("20060102T150405Z"), Command: who.Command,
-		Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(), Plan: *plan, Status: StatusRunning}
+	rel := &state.Release{ID: plan.To + "-" + time.Now().UTC().Format("20060102T150405Z"), Command: who.Command,
+		Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(), Plan: *plan, Status: state.StatusRunning}
 	for _, s := range plan.Steps {
-		rel.Steps = append(rel.Steps, StepRecord{Step: s.String()})
+		rel.Steps = append(rel.Steps, state.StepRecord{Step: s.String()})
 	}
 	e.emit(Event{Type: EventReleaseStarted, Message: fmt.Sprintf("release %s %v -> %s, %d steps", plan.App, plan.From, plan.To, len(plan.Steps))})
 	return e.run(ctx, rel, true)
 }
 
 // Continue runs rel from its current step (after `zdd promote`, or `zdd resume`).
-func (e *Engine) Continue(ctx context.Context, rel *Release) error {
+func (e *Engine) Continue(ctx context.Context, rel *state.Release) error {
 	return e.run(ctx, rel, false)
 }
 
 // run runs rel from its current step; keep copies the plan's WAR into the store first (Start).
-func (e *Engine) run(ctx context.Context, rel *Release, keep bool) error {
-	rel.Plan.fillFailurePolicy() // a plan made by hand, without SetFailurePolicy
+func (e *Engine) run(ctx context.Context, rel *state.Release, keep bool) error {
+	rel.Plan.FillFailurePolicy() // a plan made by hand, without SetFailurePolicy
 	for len(rel.Steps) < len(rel.Plan.Steps) {
-		rel.Steps = append(rel.Steps, StepRecord{Step: rel.Plan.Steps[len(rel.Steps)].String()})
+		rel.Steps = append(rel.Steps, state.StepRecord{Step: rel.Plan.Steps[len(rel.Steps)].String()})
 	}
 	r := &run{e: e, rel: rel, start: time.Now(), keep: keep}
 	if e.Watch != nil {
@@ -167,7 +169,7 @@ func (r *run) save() error {
 // steps runs the plan from rel.Current; on failure it rolls back and returns a classified error.
 func (r *run) steps(ctx context.Context) error {
 	rel := r.rel
-	rel.Status = StatusRunning
+	rel.Status = state.StatusRunning
 	for ; rel.Current < len(rel.Plan.Steps); rel.Current++ {
 		i := rel.Current
 		step := rel.Plan.Steps[i]
@@ -186,7 +188,7 @@ func (r *run) steps(ctx context.Context) error {
 		if errors.Is(err, errPausedHere) {
 			rel.Current++ // `zdd promote` continues after the pause
 			rel.Steps[i].Finished = time.Now().UTC()
-			rel.Status = StatusPaused
+			rel.Status = state.StatusPaused
 			if serr := r.save(); serr != nil {
 				return serr
 			}
@@ -202,7 +204,7 @@ func (r *run) steps(ctx context.Context) error {
 		rel.Steps[i].Finished = time.Now().UTC()
 		r.e.emit(Event{Type: EventStepFinished, Step: i + 1, Kind: step.Kind(), Duration: time.Since(t0).Seconds()})
 	}
-	rel.Status = StatusDone
+	rel.Status = state.StatusDone
 	return r.save()
 }
 
@@ -211,7 +213,7 @@ func (r *run) steps(ctx context.Context) error {
 func (r *run) keepWAR() error {
 	r.keep = false
 	if err := r.e.keepWAR(&r.rel.Plan); err != nil {
-		r.rel.Status = StatusFailed
+		r.rel.Status = state.StatusFailed
 		_ = r.save()
 		return err
 	}
@@ -222,7 +224,7 @@ func (r *run) keepWAR() error {
 var errPausedHere = errors.New("paused")
 
 // canaryNodes returns the nodes that run the new version, from the plan's deploy steps so far.
-func (e *Engine) canaryNodes(rel *Release) []string {
+func (e *Engine) canaryNodes(rel *state.Release) []string {
 	var out []string
 	for _, s := range rel.Plan.Steps[:rel.Current] {
 		if s.Deploy != nil {
@@ -246,34 +248,34 @@ func (r *run) fail(ctx context.Context, i int, err error) error {
 	if down := nodeDown(ctx); down != nil {
 		interrupted, err = false, fmt.Errorf("%w (step %d cancelled: %v)", down, i+1, err)
 	}
-	switch policy := rel.Plan.Steps[i].failure(); policy.Do {
-	case FailPreflight:
+	switch policy := rel.Plan.Steps[i].Failure(); policy.Do {
+	case plan.FailPreflight:
 		// Nothing changed; a migrator's error keeps its class (a failed statement needs
 		// attention, its lock is locked): Preflight comes last in outcome's precedence.
-		rel.Status = StatusFailed
+		rel.Status = state.StatusFailed
 		_ = r.save()
 		if interrupted {
 			return outcome.Classify(outcome.ErrInterrupted, err)
 		}
 		return outcome.Classify(outcome.ErrPreflight, err)
-	case FailAttention:
+	case plan.FailAttention:
 		return r.stopForAttention(i, policy, interrupted, err)
 	}
 	return r.failRollback(ctx, i, interrupted, err)
 }
 
 // stopForAttention ends the run at failed step i without undoing anything (FailAttention).
-func (r *run) stopForAttention(i int, policy Failure, interrupted bool, err error) error {
+func (r *run) stopForAttention(i int, policy plan.Failure, interrupted bool, err error) error {
 	rel := r.rel
-	rel.Status = StatusNeedsAttention
+	rel.Status = state.StatusNeedsAttention
 	if interrupted {
-		rel.Status = StatusInterrupted
+		rel.Status = state.StatusInterrupted
 	}
 	_ = r.save()
 	if interrupted {
 		return outcome.Classify(outcome.ErrInterrupted, fmt.Errorf("deployer: interrupted in step %d; %s serves on every node: %w", i+1, rel.Plan.To, err))
 	}
-	if policy.Retry != "" && policy.Retry != RetryDrain {
+	if policy.Retry != "" && policy.Retry != plan.RetryDrain {
 		return outcome.WithHint(outcome.Classify(outcome.ErrNeedsAttention,
 			fmt.Errorf("deployer: step %d (%s) failed: %w", i+1, rel.Plan.Steps[i].Kind(), err)),
 			"`zdd status` shows each node; run `"+policy.Retry+"` again")
@@ -299,16 +301,16 @@ func (r *run) failRollback(ctx context.Context, i int, interrupted bool, err err
 		return r.rolledBackWithout(i, err, skipped)
 	}
 	if rbErr != nil {
-		rel.Status = StatusNeedsAttention
+		rel.Status = state.StatusNeedsAttention
 		rel.Error = errors.Join(err, rbErr).Error()
 		_ = r.save()
 		return outcome.WithHint(outcome.Classify(outcome.ErrNeedsAttention,
 			fmt.Errorf("deployer: step %d failed: %w; the rollback failed too: %w", i+1, err, rbErr)),
 			"`zdd status` shows each node and the load balancers; `zdd abort` retries the rollback")
 	}
-	rel.Status, rel.Error = StatusRolledBack, err.Error()
+	rel.Status, rel.Error = state.StatusRolledBack, err.Error()
 	if interrupted {
-		rel.Status = StatusInterrupted
+		rel.Status = state.StatusInterrupted
 	}
 	_ = r.save()
 	if interrupted {
@@ -336,7 +338,7 @@ func (r *run) rollback(ctx context.Context, failed int) error {
 		}
 	}
 	pre, hasList := e.backupsWith(hasList, rel.Plan.To)
-	steps := keepOut(append(pre, RollbackSteps(names, hasList, rel.Plan.To, e.Spec.CanarySize)...), gone)
+	steps := keepOut(append(pre, plan.RollbackSteps(names, hasList, rel.Plan.To, e.Spec.CanarySize)...), gone)
 	e.emit(Event{Type: EventRollbackStarted, Message: fmt.Sprintf("rolling back: %d steps, %s off %s", len(steps), rel.Plan.To, strings.Join(hasList, ","))})
 	for k, s := range steps {
 		if err := r.rollbackStep(ctx, s); err != nil {
@@ -350,8 +352,8 @@ func (r *run) rollback(ctx context.Context, failed int) error {
 }
 
 // rollbackStep runs one step of a rollback and records it in the release.
-func (r *run) rollbackStep(ctx context.Context, s Step) error {
-	rec := StepRecord{Step: s.String(), Started: time.Now().UTC()}
+func (r *run) rollbackStep(ctx context.Context, s plan.Step) error {
+	rec := state.StepRecord{Step: s.String(), Started: time.Now().UTC()}
 	r.e.emit(Event{Type: EventStepStarted, Kind: "rollback " + s.Kind(), Message: s.String()})
 	err := r.e.runStep(ctx, 0, s, r.rel)
 	rec.Finished = time.Now().UTC()
@@ -371,7 +373,7 @@ func (e *Engine) finish(r *run, err error) {
 	if err != nil && rel.Error == "" {
 		rel.Error = err.Error()
 	}
-	if rel.Status != StatusPaused && rel.Status != StatusRunning {
+	if rel.Status != state.StatusPaused && rel.Status != state.StatusRunning {
 		_ = e.Journal.AppendHistory(rel)
 	}
 	e.emit(Event{Type: EventSummary, Summary: &Summary{Outcome: outcome.Name(err), ExitCode: outcome.Code(err),

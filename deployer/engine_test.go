@@ -13,30 +13,32 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 var three = []string{"n1", "n2", "n3"}
 
-func testSpec(nodes []string) *Spec {
-	s := &Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2,
+func testSpec(nodes []string) *plan.Spec {
+	s := &plan.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2,
 		HealthTimeout: 50 * time.Millisecond, ReplicationTimeout: 50 * time.Millisecond, DrainTimeout: 50 * time.Millisecond}
 	for _, n := range nodes {
-		s.Nodes = append(s.Nodes, NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
+		s.Nodes = append(s.Nodes, plan.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
 	}
 	return s
 }
 
 // testWAR writes a minimal valid WAR.
-func testWAR(t *testing.T) WARInfo {
+func testWAR(t *testing.T) plan.WARInfo {
 	p := filepath.Join(t.TempDir(), "app.war")
 	// A zip with one WEB-INF/ entry: local header, central directory, end record.
 	require.NoError(t, os.WriteFile(p, minimalWAR, 0o644))
-	return WARInfo{Path: p, SHA256: "abc", Size: int64(len(minimalWAR))}
+	return plan.WARInfo{Path: p, SHA256: "abc", Size: int64(len(minimalWAR))}
 }
 
-func newEngine(t *testing.T, c *deployertest.Cluster, spec *Spec) *Engine {
+func newEngine(t *testing.T, c *deployertest.Cluster, spec *plan.Spec) *Engine {
 	e := &Engine{Spec: spec, Managers: map[string]Manager{}, Router: c.Router(), Prober: c.Prober(),
-		Journal: &Journal{Dir: t.TempDir()}}
+		Journal: &state.Journal{Dir: t.TempDir()}}
 	for _, n := range spec.Nodes {
 		e.Managers[n.Name] = c.Manager(n.Name)
 	}
@@ -46,9 +48,9 @@ func newEngine(t *testing.T, c *deployertest.Cluster, spec *Spec) *Engine {
 func release(t *testing.T, e *Engine, to string) error {
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
-	plan, err := BuildPlan(e.Spec, st, to, testWAR(t))
+	plan, err := plan.BuildPlan(e.Spec, st, to, testWAR(t))
 	require.NoError(t, err)
-	return e.Start(context.Background(), plan, Lease{Holder: "t", Host: "h"})
+	return e.Start(context.Background(), plan, state.Lease{Holder: "t", Host: "h"})
 }
 
 func TestReleaseMovesBatchesOutOfRotation(t *testing.T) {
@@ -69,7 +71,7 @@ func TestReleaseMovesBatchesOutOfRotation(t *testing.T) {
 	}
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	assert.Equal(t, StatusDone, rel.Status)
+	assert.Equal(t, state.StatusDone, rel.Status)
 	b, err := os.ReadFile(filepath.Join(e.Journal.Dir, "history.jsonl"))
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"status":"done"`)
@@ -110,7 +112,7 @@ func TestFailedGateAfterSwitchRollsBackEveryNode(t *testing.T) {
 	}
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	assert.Equal(t, StatusRolledBack, rel.Status)
+	assert.Equal(t, state.StatusRolledBack, rel.Status)
 	assert.Len(t, rel.Rollback, 5)
 }
 
@@ -125,7 +127,7 @@ func TestPauseAndContinue(t *testing.T) {
 	assert.Equal(t, []string{"001"}, c.Versions("n3"), "the second batch waits")
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	require.Equal(t, StatusPaused, rel.Status)
+	require.Equal(t, state.StatusPaused, rel.Status)
 	require.NoError(t, e.Continue(context.Background(), rel))
 	assert.Equal(t, []string{"001", "002"}, c.Versions("n3"))
 }
@@ -143,9 +145,9 @@ func TestInterruptDuringDeployRollsBack(t *testing.T) {
 	}
 	st, err := e.Observe(ctx)
 	require.NoError(t, err)
-	plan, err := BuildPlan(spec, st, "002", testWAR(t))
+	plan, err := plan.BuildPlan(spec, st, "002", testWAR(t))
 	require.NoError(t, err)
-	err = e.Start(ctx, plan, Lease{})
+	err = e.Start(ctx, plan, state.Lease{})
 	require.ErrorIs(t, err, outcome.ErrInterrupted)
 	assert.Equal(t, 130, outcome.Code(err))
 	for _, n := range three {
@@ -183,7 +185,7 @@ func TestDrainExpiresAtDeadlineOnlyWhenAsked(t *testing.T) {
 		spec := testSpec(three)
 		spec.ExpireAtDrainDeadline = expire
 		e := newEngine(t, c, spec)
-		rel := &Release{Plan: Plan{App: "app", From: []string{"001"}, To: "002", Steps: DrainSteps(spec, []string{"001"})}, Steps: make([]StepRecord, 2)}
+		rel := &state.Release{Plan: plan.Plan{App: "app", From: []string{"001"}, To: "002", Steps: plan.DrainSteps(spec, []string{"001"})}, Steps: make([]state.StepRecord, 2)}
 		require.NoError(t, e.Continue(context.Background(), rel))
 		if expire {
 			assert.Equal(t, []string{"002"}, c.Versions("n1"), "expired, then undeployed")
@@ -201,52 +203,15 @@ func TestBuildPlanRefusesLowerVersionAndSplitFleet(t *testing.T) {
 	e := newEngine(t, c, spec)
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
-	_, err = BuildPlan(spec, st, "009", WARInfo{})
+	_, err = plan.BuildPlan(spec, st, "009", plan.WARInfo{})
 	require.ErrorIs(t, err, outcome.ErrPreflight)
 	assert.ErrorContains(t, err, "does not sort above")
 
 	delete(c.Apps["n3"], "010")
 	st, err = e.Observe(context.Background())
 	require.NoError(t, err)
-	_, err = BuildPlan(spec, st, "011", WARInfo{})
+	_, err = plan.BuildPlan(spec, st, "011", plan.WARInfo{})
 	assert.ErrorContains(t, err, "nodes disagree")
-}
-
-func TestNextVersion(t *testing.T) {
-	for _, c := range []struct {
-		existing []string
-		want     string
-	}{{nil, "001"}, {[]string{"001"}, "002"}, {[]string{"009", "010"}, "011"}} {
-		got, err := NextVersion(c.existing, 3)
-		require.NoError(t, err)
-		assert.Equal(t, c.want, got)
-	}
-	_, err := NextVersion([]string{"999"}, 3)
-	assert.ErrorContains(t, err, "does not fit in 3 digits")
-	_, err = NextVersion([]string{"abc"}, 3)
-	assert.ErrorContains(t, err, "not a number")
-}
-
-func TestBatches(t *testing.T) {
-	for _, c := range []struct {
-		nodes []string
-		a, b  []string
-	}{
-		{[]string{"n1"}, []string{"n1"}, nil},
-		{[]string{"n1", "n2"}, []string{"n1"}, []string{"n2"}},
-		{three, []string{"n1", "n2"}, []string{"n3"}},
-		{[]string{"n1", "n2", "n3", "n4", "n5"}, []string{"n1", "n2"}, []string{"n3", "n4", "n5"}},
-	} {
-		a, b := batches(c.nodes, 2)
-		assert.Equal(t, c.a, a)
-		assert.Equal(t, c.b, b)
-	}
-}
-
-func TestStepValidate(t *testing.T) {
-	assert.Error(t, Step{}.Validate())
-	assert.Error(t, Step{Route: &RouteStep{}, Deploy: &DeployStep{}}.Validate())
-	assert.NoError(t, Step{Route: &RouteStep{}}.Validate())
 }
 
 func TestFailedDrainNeedsAttention(t *testing.T) {
@@ -254,7 +219,7 @@ func TestFailedDrainNeedsAttention(t *testing.T) {
 	spec := testSpec(three)
 	e := newEngine(t, c, spec)
 	c.FailNext(deployertest.List, "n2", errors.New("n2 unreachable"))
-	rel := &Release{Plan: Plan{App: "app", From: []string{"001"}, To: "002", Steps: DrainSteps(spec, []string{"001"})}}
+	rel := &state.Release{Plan: plan.Plan{App: "app", From: []string{"001"}, To: "002", Steps: plan.DrainSteps(spec, []string{"001"})}}
 	err := e.Continue(context.Background(), rel)
 	require.ErrorIs(t, err, outcome.ErrNeedsAttention)
 	assert.Equal(t, 4, outcome.Code(err))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/lb"
 )
 
@@ -42,7 +43,7 @@ func (e *Engine) applyRoute(ctx context.Context, states map[string]lb.State) (ma
 // longer can: with the new version on them, every new user there gets a new-version session
 // that the rollback would end (measured: 160 in 12 s under 20 users). Undeploying it (0.04 s
 // on an idle node) first leaves them serving the version in rotation.
-func (e *Engine) backupsWith(has []string, version string) ([]Step, []string) {
+func (e *Engine) backupsWith(has []string, version string) ([]plan.Step, []string) {
 	s := e.sentinel
 	if s == nil || !e.Spec.Fallback || e.noBackup || len(e.unreachable()) == 0 {
 		return nil, has
@@ -61,5 +62,5 @@ func (e *Engine) backupsWith(has []string, version string) ([]Step, []string) {
 	if len(out) == 0 {
 		return nil, has
 	}
-	return []Step{{Undeploy: &UndeployStep{Versions: []string{version}, Nodes: out}}}, rest
+	return []plan.Step{{Undeploy: &plan.UndeployStep{Versions: []string{version}, Nodes: out}}}, rest
 }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -99,7 +101,7 @@ type faultRun struct {
 	zddLost  int
 }
 
-func (f *fixture) releaseWithFault(t *testing.T, s *deployer.Spec, at func(deployer.Event) bool, inject func()) faultRun {
+func (f *fixture) releaseWithFault(t *testing.T, s *plan.Spec, at func(deployer.Event) bool, inject func()) faultRun {
 	first := *s
 	first.Pause, first.PauseAfterCanary = 0, false // the pauses are the faulty release's
 	require.NoError(t, f.release(t, &first, testenv.WAROptions{Version: "001"}), "first release")
@@ -123,9 +125,9 @@ func (f *fixture) releaseWithFault(t *testing.T, s *deployer.Spec, at func(deplo
 		probe := probeService(f.env.LBs[0].URL + "/app/")
 		st, err := e.Observe(ctx)
 		require.NoError(t, err)
-		plan, err := deployer.BuildPlan(s, st, "002", f.war(t, testenv.WAROptions{Version: "002"}))
+		plan, err := plan.BuildPlan(s, st, "002", f.war(t, testenv.WAROptions{Version: "002"}))
 		require.NoError(t, err)
-		fr.err = e.Start(ctx, plan, deployer.Lease{Holder: "test", Host: "localhost", Command: t.Name()})
+		fr.err = e.Start(ctx, plan, state.Lease{Holder: "test", Host: "localhost", Command: t.Name()})
 		select {
 		case <-fired:
 		default:

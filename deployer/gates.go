@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/wait"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -38,7 +39,7 @@ func (g *GateError) Unwrap() error { return g.Err }
 // gate checks the new version on the nodes before traffic reaches it: the version runs, its
 // health page answers 200 directly on the node, its session manager is clustered, and a probe
 // session created on ProbeFrom is found by id on every other node.
-func (e *Engine) gate(ctx context.Context, idx int, g *GateStep) error {
+func (e *Engine) gate(ctx context.Context, idx int, g *plan.GateStep) error {
 	cx := e.app(g.Version)
 	for _, name := range g.Nodes {
 		if err := e.gateNode(ctx, name, cx, slices.Contains(g.StateFrom, name)); err != nil {
@@ -100,7 +101,7 @@ func (e *Engine) gateNode(ctx context.Context, name string, cx tomcatmgr.Context
 }
 
 // probe creates a session on ProbeFrom and waits until every other node of the gate has it.
-func (e *Engine) probe(ctx context.Context, idx int, g *GateStep, cx tomcatmgr.Context) error {
+func (e *Engine) probe(ctx context.Context, idx int, g *plan.GateStep, cx tomcatmgr.Context) error {
 	path := e.Spec.ProbePath
 	if path == "" {
 		path = "/"

@@ -22,25 +22,27 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/testenv/testenvtest"
 )
 
 // incident wires the engine with a store, a locker and a lease, on the fixture's state dir.
-func (f *fixture) incident(spec *deployer.Spec) (*deployer.Engine, *deployer.Locker) {
+func (f *fixture) incident(spec *plan.Spec) (*deployer.Engine, *state.Locker) {
 	e := f.engine(spec)
-	e.Store = deployer.NewStore(f.cfg.State.Dir)
-	return e, &deployer.Locker{Dir: f.cfg.State.Dir, TTL: 2 * time.Second}
+	e.Store = state.NewStore(f.cfg.State.Dir)
+	return e, &state.Locker{Dir: f.cfg.State.Dir, TTL: 2 * time.Second}
 }
 
-var me = deployer.Lease{Holder: "test", Host: "localhost", Command: "go test"}
+var me = state.Lease{Holder: "test", Host: "localhost", Command: "go test"}
 
 // releaseStored runs a release through an engine with the store (as `zdd deploy` does).
-func (f *fixture) releaseStored(t *testing.T, spec *deployer.Spec, opts testenv.WAROptions) error {
+func (f *fixture) releaseStored(t *testing.T, spec *plan.Spec, opts testenv.WAROptions) error {
 	e, _ := f.incident(spec)
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
-	plan, err := deployer.BuildPlan(spec, st, opts.Version, f.war(t, opts))
+	plan, err := plan.BuildPlan(spec, st, opts.Version, f.war(t, opts))
 	require.NoError(t, err)
 	return e.Start(context.Background(), plan, me)
 }
@@ -144,7 +146,7 @@ func TestRollbackDefaultUnderLoad(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, hist, 3)
 	last := hist[len(hist)-1]
-	assert.Equal(t, deployer.KindRollback, last.Kind)
+	assert.Equal(t, state.KindRollback, last.Kind)
 	assert.Equal(t, hist[0].SHA256, last.SHA256, "003 is the WAR of 001")
 	require.NotNil(t, last.RolledBack)
 	assert.Equal(t, "002", last.RolledBack.Version)
@@ -202,7 +204,7 @@ func TestRollbackDuringPausedRelease(t *testing.T) {
 		require.Equal(t, "undo", p.Mode)
 		require.NoError(t, e.Rollback(context.Background(), p))
 	})
-	j := &deployer.Journal{Dir: f.cfg.State.Dir}
+	j := &state.Journal{Dir: f.cfg.State.Dir}
 	rel, err := j.Current()
 	require.NoError(t, err)
 	// Undoing the canary undeploys 002 from it: the sessions users started on 002 while it was
@@ -214,7 +216,7 @@ func TestRollbackDuringPausedRelease(t *testing.T) {
 		assert.Positive(t, rel.LostSessions, "zdd says how many sessions the undo ended")
 	}
 	f.assertOnly(t, "001")
-	assert.Equal(t, deployer.StatusRolledBack, rel.Status)
+	assert.Equal(t, state.StatusRolledBack, rel.Status)
 	assert.Contains(t, rel.TakenOverBy, "zdd rollback")
 }
 
@@ -306,11 +308,11 @@ func (z *zddBin) run(t *testing.T, args ...string) (int, string) {
 func (z *zddBin) killAt(t *testing.T, f *fixture, war, kind string) {
 	c, out := z.cmd("deploy", war)
 	require.NoError(t, c.Start())
-	j := &deployer.Journal{Dir: f.cfg.State.Dir}
+	j := &state.Journal{Dir: f.cfg.State.Dir}
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		rel, _ := j.Current()
-		if rel != nil && rel.Status == deployer.StatusRunning && rel.Current < len(rel.Plan.Steps) &&
+		if rel != nil && rel.Status == state.StatusRunning && rel.Current < len(rel.Plan.Steps) &&
 			rel.Plan.Steps[rel.Current].Kind() == kind && !rel.Steps[rel.Current].Started.IsZero() {
 			break
 		}
@@ -321,7 +323,7 @@ func (z *zddBin) killAt(t *testing.T, f *fixture, war, kind string) {
 	rel, err := j.Current()
 	require.NoError(t, err)
 	t.Logf("killed zdd deploy at step %d (%s); output:\n%s", rel.Current+1, rel.Plan.Steps[rel.Current], out)
-	require.Equal(t, deployer.StatusRunning, rel.Status)
+	require.Equal(t, state.StatusRunning, rel.Status)
 }
 
 func (f *fixture) warFile(t *testing.T, v string) string {
@@ -373,7 +375,7 @@ func TestTwoDeploysAtOnce(t *testing.T) {
 	require.Equal(t, 0, code)
 	first, out1 := z.cmd("deploy", f.warFile(t, "002"))
 	require.NoError(t, first.Start())
-	l := &deployer.Locker{Dir: f.cfg.State.Dir}
+	l := &state.Locker{Dir: f.cfg.State.Dir}
 	for i := 0; i < 100; i++ {
 		if lease, _ := l.Read(); lease != nil {
 			break
@@ -394,7 +396,7 @@ func TestTwoDeploysAtOnce(t *testing.T) {
 	// lock status / release on a lease left by a killed process
 	c, _ := z.cmd("deploy", f.warFile(t, "004"))
 	require.NoError(t, c.Start())
-	j := &deployer.Journal{Dir: f.cfg.State.Dir}
+	j := &state.Journal{Dir: f.cfg.State.Dir}
 	for i := 0; i < 1200; i++ { // until 004's release is journaled (it holds the lease by then)
 		if rel, _ := j.Current(); rel != nil && rel.Plan.To == "004" {
 			break

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -49,7 +51,7 @@ func (r *run) stopAtCanary(ctx context.Context, i, c int, cause error) (bool, er
 	for k := next; k < len(rel.Steps); k++ {
 		rel.Steps[k].Started, rel.Steps[k].Finished, rel.Steps[k].Error = time.Time{}, time.Time{}, ""
 	}
-	rel.Current, rel.Status = next, StatusPaused
+	rel.Current, rel.Status = next, state.StatusPaused
 	rel.Error = fmt.Sprintf("interrupted in step %d: %v", i+1, cause)
 	if err := r.save(); err != nil {
 		return true, err
@@ -58,4 +60,23 @@ func (r *run) stopAtCanary(ctx context.Context, i, c int, cause error) (bool, er
 		"deployer: interrupted in step %d; stopped as a paused release: %s serves on %s, %s out of rotation: %w",
 		i+1, rel.Plan.To, strings.Join(at.In, ","), strings.Join(at.Out, ","), cause)),
 		"`zdd promote` continues the release, `zdd rollback` takes it back (the canary's users keep their sessions)")
+}
+
+// canaryRoute returns the index of the step that put a release's canary batch in rotation (the
+// first route that leaves nodes out after the first step that is rolled back), or -1 when the
+// plan has none or is not a release (a rollback's plan is undone as it always was).
+func (r *run) canaryRoute() int {
+	if r.rel.Kind != "" && r.rel.Kind != state.KindRelease {
+		return -1
+	}
+	first := -1
+	for j, s := range r.rel.Plan.Steps {
+		if first < 0 && s.Failure().Do == plan.FailRollback {
+			first = j
+		}
+		if first >= 0 && j > first && s.Route != nil && len(s.Route.Out) > 0 {
+			return j
+		}
+	}
+	return -1
 }

@@ -26,6 +26,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
 	"github.com/saitodrom/zdd/watch"
@@ -153,14 +155,14 @@ func killZDD(t *testing.T, f *fixture) (*zddBin, string, string) {
 }
 
 // plan runs `zdd plan WAR --output json` and returns its plan.
-func (z *zddBin) plan(t *testing.T, war string) deployer.Plan {
+func (z *zddBin) plan(t *testing.T, war string) plan.Plan {
 	c := exec.Command(z.path, append([]string{"plan", war, "--output", "json"}, z.args...)...)
 	var stderr bytes.Buffer
 	c.Stderr = &stderr
 	out, err := c.Output()
 	require.NoError(t, err, "zdd plan: %s", stderr.String())
 	var p struct {
-		Plan deployer.Plan `json:"plan"`
+		Plan plan.Plan `json:"plan"`
 	}
 	require.NoError(t, json.Unmarshal(out, &p), "zdd plan --output json: %s", out)
 	require.NotEmpty(t, p.Plan.Steps)
@@ -168,7 +170,7 @@ func (z *zddBin) plan(t *testing.T, war string) deployer.Plan {
 }
 
 // stepLabel names a step briefly: its kind and what it acts on.
-func stepLabel(s deployer.Step) string {
+func stepLabel(s plan.Step) string {
 	switch {
 	case s.Migrate != nil:
 		return "migrate " + s.Migrate.Phase
@@ -249,15 +251,15 @@ func killCase(t *testing.T, m *killMatrix, idx int, then string) {
 	res.failed, res.lost = r.Failed, r.LostSessions
 
 	wantV := "002"
-	status := deployer.StatusDone
+	status := state.StatusDone
 	if then == "abort" {
-		wantV, status = "001", deployer.StatusRolledBack
+		wantV, status = "001", state.StatusRolledBack
 	}
-	j := &deployer.Journal{Dir: f.cfg.State.Dir}
+	j := &state.Journal{Dir: f.cfg.State.Dir}
 	hist, err := j.History()
 	require.NoError(t, err)
 	for _, h := range hist {
-		if h.Kind == deployer.KindLeaseTakeOver && !h.Started.Before(t0) {
+		if h.Kind == state.KindLeaseTakeOver && !h.Started.Before(t0) {
 			res.historyNew = true
 		}
 		if h.To == "002" && h.Contract {
@@ -278,7 +280,7 @@ func killCase(t *testing.T, m *killMatrix, idx int, then string) {
 	rel, err := j.Current()
 	require.NoError(t, err)
 	assert.Equal(t, status, rel.Status, "the release after zdd %s", then)
-	lease, err := (&deployer.Locker{Dir: f.cfg.State.Dir}).Read()
+	lease, err := (&state.Locker{Dir: f.cfg.State.Dir}).Read()
 	require.NoError(t, err)
 	assert.Nil(t, lease, "no lease held at the end")
 }
@@ -307,9 +309,9 @@ func (z *zddBin) killAtStep(t *testing.T, f *fixture, war string, step int) int 
 	_ = c.Wait()
 	t.Logf("zdd deploy %s (killed: %v):\n%s\n%s", war, killed, strings.Join(lines, "\n"), stderr.String())
 	require.True(t, killed, "step %d never started", step)
-	rel, err := (&deployer.Journal{Dir: f.cfg.State.Dir}).Current()
+	rel, err := (&state.Journal{Dir: f.cfg.State.Dir}).Current()
 	require.NoError(t, err)
-	require.Equal(t, deployer.StatusRunning, rel.Status, "the killed release is left running")
+	require.Equal(t, state.StatusRunning, rel.Status, "the killed release is left running")
 	return rel.Current + 1
 }
 

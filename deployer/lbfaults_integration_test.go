@@ -15,8 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer"
-	"github.com/saitodrom/zdd/deployer/connect"
+	"github.com/saitodrom/zdd/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/lb/remote"
 	"github.com/saitodrom/zdd/testenv"
@@ -49,7 +50,7 @@ func TestLoadBalancerFaultsDuringARelease(t *testing.T) {
 		e.Router, e.Preflight = injected.Router, injected.Router.Check
 		st, err := e.Observe(ctx)
 		require.NoError(t, err)
-		plan, err := deployer.BuildPlan(spec(f), st, "002", f.war(t, testenv.WAROptions{Version: "002"}))
+		plan, err := plan.BuildPlan(spec(f), st, "002", f.war(t, testenv.WAROptions{Version: "002"}))
 		require.NoError(t, err)
 		relErr = e.Start(ctx, plan, me)
 	})
@@ -87,7 +88,7 @@ func TestLoadBalancerFaultsDuringARelease(t *testing.T) {
 		})
 		st, err := e.Observe(ctx)
 		require.NoError(t, err)
-		plan, err := deployer.BuildPlan(spec(f), st, "002", f.war(t, testenv.WAROptions{Version: "002"}))
+		plan, err := plan.BuildPlan(spec(f), st, "002", f.war(t, testenv.WAROptions{Version: "002"}))
 		require.NoError(t, err)
 		relErr = e.Start(ctx, plan, me)
 	})

@@ -125,20 +125,3 @@ func ownAddress(node string, names []string, views map[string][]tomcatmgr.Member
 	}
 	return found, found != ""
 }
-
-// byAge returns nodes in the order of age (oldest first; nodes age does not list keep their
-// order, after the others). With age nil it returns nodes unchanged.
-func byAge(nodes, age []string) []string {
-	if age == nil {
-		return nodes
-	}
-	out := slices.Clone(nodes)
-	pos := func(n string) int {
-		if i := slices.Index(age, n); i >= 0 {
-			return i
-		}
-		return len(age)
-	}
-	slices.SortStableFunc(out, func(a, b string) int { return pos(a) - pos(b) })
-	return out
-}

@@ -2,14 +2,13 @@ package deployer
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
-	"github.com/saitodrom/zdd/tomcatmgr"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 func TestMemberAgeReadsTheOrderFromTheNodesViews(t *testing.T) {
@@ -25,28 +24,6 @@ func TestMemberAgeReadsTheOrderFromTheNodesViews(t *testing.T) {
 	c = deployertest.New(two, "001")
 	c.Members = two
 	assert.Nil(t, newEngine(t, c, testSpec(two)).MemberAge(context.Background()), "two views hold no order")
-}
-
-func TestPausedStepsStartNextOnTheOldestMember(t *testing.T) {
-	all, canary, rest := three, []string{"n1", "n2"}, []string{"n3"}
-	routes := func(steps []Step) (out []string) {
-		for _, s := range steps {
-			switch {
-			case s.Route != nil:
-				out = append(out, "route in:"+join(s.Route.In)+" out:"+join(s.Route.Out))
-			case s.Deploy != nil:
-				out = append(out, "deploy "+s.Deploy.Version+" "+join(s.Deploy.Nodes))
-			}
-		}
-		return out
-	}
-	usual := []string{"deploy 002 n3", "deploy 003 n3", "route in:n3 out:n1,n2", "deploy 003 n1,n2", "route in:n1,n2,n3 out:"}
-	assert.Equal(t, usual, routes(pausedSteps(all, canary, rest, nil, "002", "003", "bad.war")), "age unknown")
-	assert.Equal(t, usual, routes(pausedSteps(all, canary, rest, []string{"n3", "n1", "n2"}, "002", "003", "bad.war")))
-	assert.Equal(t, []string{"deploy 002 n3", "route in:n3 out:n2,n1", "deploy 003 n2,n1", "route in:n2,n1 out:n3",
-		"deploy 003 n3", "route in:n1,n2,n3 out:"},
-		routes(pausedSteps(all, canary, rest, []string{"n2", "n1", "n3"}, "002", "003", "bad.war")),
-		"the oldest member is a canary node: the canary gets 003 first, oldest first")
 }
 
 // The oldest two members are canary nodes: deploying 003 to the rest first would start it on
@@ -69,25 +46,6 @@ func TestRollbackPausedWhenTheOldestMembersAreCanaryNodes(t *testing.T) {
 	}, c.Changes()[before:])
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	assert.Equal(t, StatusDone, rel.Status)
+	assert.Equal(t, state.StatusDone, rel.Status)
 	assert.Zero(t, rel.LostSessions)
-}
-
-func join(s []string) string { return strings.Join(s, ",") }
-
-func TestBuildPlanDeploysEachBatchOldestMemberFirst(t *testing.T) {
-	six := []string{"n1", "n2", "n3", "n4", "n5", "n6"}
-	st := &ClusterState{Apps: map[string][]tomcatmgr.App{}, Age: []string{"n5", "n2", "n1", "n6", "n3", "n4"}}
-	for _, n := range six {
-		st.Apps[n] = []tomcatmgr.App{{Context: tomcatmgr.Context{Path: "/app", Version: "001"}, State: tomcatmgr.StateRunning}}
-	}
-	p, err := BuildPlan(testSpec(six), st, "002", WARInfo{Path: "app.war"})
-	require.NoError(t, err)
-	var deploys []string
-	for _, s := range p.Steps {
-		if s.Deploy != nil {
-			deploys = append(deploys, join(s.Deploy.Nodes))
-		}
-	}
-	assert.Equal(t, []string{"n2,n1", "n5,n6,n3,n4"}, deploys, "batches keep the configuration's canary, each deployed oldest first")
 }

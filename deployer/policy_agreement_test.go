@@ -16,6 +16,8 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -121,7 +123,7 @@ func (m faultyMigrator) Up(context.Context, string) error                { retur
 // step ended.
 type armer struct {
 	f      *faults
-	plan   func() *Plan
+	plan   func() *plan.Plan
 	undo   bool
 	target int
 	seen   int
@@ -142,7 +144,7 @@ func (a *armer) Emit(ev Event) {
 	default:
 		return
 	}
-	var s Step
+	var s plan.Step
 	if a.undo {
 		if !strings.HasPrefix(ev.Kind, "rollback ") {
 			return
@@ -183,13 +185,13 @@ func (a *armer) Emit(ev Event) {
 }
 
 // lastUndo parses the rollback step an event describes back into a step of its kind.
-func (a *armer) lastUndo(msg string) Step {
+func (a *armer) lastUndo(msg string) plan.Step {
 	f := strings.Fields(msg)
 	switch f[0] {
 	case "route":
-		return Step{Route: &RouteStep{}}
+		return plan.Step{Route: &plan.RouteStep{}}
 	default:
-		return Step{Undeploy: &UndeployStep{Nodes: strings.Split(f[len(f)-1], ",")}}
+		return plan.Step{Undeploy: &plan.UndeployStep{Nodes: strings.Split(f[len(f)-1], ",")}}
 	}
 }
 
@@ -198,7 +200,7 @@ type scenario struct {
 	name string
 	// setup prepares e (its seams are the faulty ones, disarmed) and returns the plan's steps
 	// as run, the rendering, and the run; undo: the steps are rollback steps (abort).
-	setup func(t *testing.T, e *Engine, opts RollbackOptions) (plan *Plan, text string, run func() error)
+	setup func(t *testing.T, e *Engine, opts RollbackOptions) (plan *plan.Plan, text string, run func() error)
 	undo  bool
 }
 
@@ -234,11 +236,11 @@ var retryRE = regexp.MustCompile("\\(`([^`]+)` retries\\)")
 func promised(t *testing.T, text string, nodes []string) expectation {
 	switch {
 	case text == "stop; nothing changed", strings.HasPrefix(text, "stop; no node or route changed"):
-		return expectation{code: 1, status: StatusFailed}
+		return expectation{code: 1, status: state.StatusFailed}
 	case strings.HasPrefix(text, "stop; "):
 		m := retryRE.FindStringSubmatch(text)
 		require.NotNil(t, m, "a stop names the command that retries: %q", text)
-		return expectation{code: 4, status: StatusNeedsAttention, retry: m[1]}
+		return expectation{code: 4, status: state.StatusNeedsAttention, retry: m[1]}
 	}
 	var undo []string
 	for _, part := range strings.Split(text, "; ") {
@@ -247,7 +249,7 @@ func promised(t *testing.T, text string, nodes []string) expectation {
 		}
 		undo = append(undo, part)
 	}
-	return expectation{code: 3, status: StatusRolledBack, undo: undo}
+	return expectation{code: 3, status: state.StatusRolledBack, undo: undo}
 }
 
 func TestWhatThePlanPrintsIsWhatAFailureDoes(t *testing.T) {
@@ -300,7 +302,7 @@ func TestWhatThePlanPrintsIsWhatAFailureDoes(t *testing.T) {
 type agreement struct {
 	c          *deployertest.Cluster
 	e          *Engine
-	plan       *Plan
+	plan       *plan.Plan
 	text       string
 	run        func() error
 	undoneFrom int
@@ -316,20 +318,20 @@ func newAgreement(t *testing.T, sc scenario, target int, kinds *[]string) *agree
 	}
 	e.Router, e.Prober = faultyRouter{Balancer: e.Router, f: f}, faultyProber{Prober: e.Prober, f: f}
 	e.Preflight = func(context.Context) error { return f.take("preflight") }
-	e.Store = NewStore(e.Journal.Dir)
-	opts := RollbackOptions{Store: e.Store, Locker: &Locker{Dir: e.Journal.Dir, TTL: time.Minute}, Who: tester}
+	e.Store = state.NewStore(e.Journal.Dir)
+	opts := RollbackOptions{Store: e.Store, Locker: &state.Locker{Dir: e.Journal.Dir, TTL: time.Minute}, Who: tester}
 	a := &agreement{c: c, e: e}
-	plan, text, run := sc.setup(t, e, opts)
-	a.plan, a.text = plan, text
-	if target > 0 && plan.Steps[target-1].Pause != nil {
-		plan.Steps[target-1].Pause.Duration = time.Minute // until the injected failure
+	pl, text, run := sc.setup(t, e, opts)
+	a.plan, a.text = pl, text
+	if target > 0 && pl.Steps[target-1].Pause != nil {
+		pl.Steps[target-1].Pause.Duration = time.Minute // until the injected failure
 	}
 	if cur, err := e.Journal.Current(); err == nil && cur != nil && sc.undo {
 		a.undoneFrom = len(cur.Rollback)
 	}
 	watch := make(chan error, 1)
 	e.Watch = watch
-	e.Sink = &armer{f: f, plan: func() *Plan { return plan }, undo: sc.undo, target: target, watch: watch, kinds: kinds}
+	e.Sink = &armer{f: f, plan: func() *plan.Plan { return pl }, undo: sc.undo, target: target, watch: watch, kinds: kinds}
 	if target == 0 {
 		e.Sink = nil
 	}
@@ -339,7 +341,7 @@ func newAgreement(t *testing.T, sc scenario, target int, kinds *[]string) *agree
 
 // released runs releases of versions (each its own WAR) through the store; the last with
 // spec changed by last (nil: none).
-func released(t *testing.T, e *Engine, last func(*Spec), versions ...string) error {
+func released(t *testing.T, e *Engine, last func(*plan.Spec), versions ...string) error {
 	var err error
 	for i, v := range versions {
 		pe := e
@@ -356,35 +358,35 @@ func released(t *testing.T, e *Engine, last func(*Spec), versions ...string) err
 
 func agreementScenarios() []scenario {
 	return []scenario{
-		{name: "deploy", setup: func(t *testing.T, e *Engine, _ RollbackOptions) (*Plan, string, func() error) {
+		{name: "deploy", setup: func(t *testing.T, e *Engine, _ RollbackOptions) (*plan.Plan, string, func() error) {
 			require.NoError(t, released(t, e, nil, "001"))
 			e.Spec.Migrations, e.Spec.Pause = true, time.Millisecond
 			e.Migrator = faultyMigrator{f: e.Router.(faultyRouter).f}
 			st, err := e.Observe(context.Background())
 			require.NoError(t, err)
-			plan, err := BuildPlan(e.Spec, st, "002", zipWAR(t, "002"))
+			plan, err := plan.BuildPlan(e.Spec, st, "002", zipWAR(t, "002"))
 			require.NoError(t, err)
 			return plan, plan.Render(e.Spec.NodeNames(), e.Spec.CanarySize), func() error {
 				return e.Start(context.Background(), plan, tester)
 			}
 		}},
-		{name: "rollback", setup: func(t *testing.T, e *Engine, opts RollbackOptions) (*Plan, string, func() error) {
+		{name: "rollback", setup: func(t *testing.T, e *Engine, opts RollbackOptions) (*plan.Plan, string, func() error) {
 			require.NoError(t, released(t, e, nil, "001", "002"))
 			p, err := e.PlanRollback(context.Background(), opts)
 			require.NoError(t, err)
 			require.Equal(t, "redeploy", p.Mode)
 			return p.Plan, p.Render(), func() error { return e.Rollback(context.Background(), p) }
 		}},
-		{name: "rollback-paused", setup: func(t *testing.T, e *Engine, opts RollbackOptions) (*Plan, string, func() error) {
+		{name: "rollback-paused", setup: func(t *testing.T, e *Engine, opts RollbackOptions) (*plan.Plan, string, func() error) {
 			require.NoError(t, released(t, e, nil, "001"))
-			require.ErrorIs(t, released(t, e, func(s *Spec) { s.PauseAfterCanary = true }, "002"), outcome.ErrPaused)
+			require.ErrorIs(t, released(t, e, func(s *plan.Spec) { s.PauseAfterCanary = true }, "002"), outcome.ErrPaused)
 			p, err := e.PlanRollback(context.Background(), opts)
 			require.NoError(t, err)
 			require.Equal(t, "redeploy", p.Mode)
 			require.NotNil(t, p.Release, "it takes the paused release over")
 			return p.Plan, p.Render(), func() error { return e.Rollback(context.Background(), p) }
 		}},
-		{name: "hard", setup: func(t *testing.T, e *Engine, opts RollbackOptions) (*Plan, string, func() error) {
+		{name: "hard", setup: func(t *testing.T, e *Engine, opts RollbackOptions) (*plan.Plan, string, func() error) {
 			e.Spec.NoDrain = true // 001 stays beside 002
 			require.NoError(t, released(t, e, nil, "001", "002"))
 			opts.Hard = true
@@ -393,15 +395,15 @@ func agreementScenarios() []scenario {
 			require.Equal(t, "hard", p.Mode)
 			return p.Plan, p.Render(), func() error { return e.Rollback(context.Background(), p) }
 		}},
-		{name: "abort", undo: true, setup: func(t *testing.T, e *Engine, opts RollbackOptions) (*Plan, string, func() error) {
+		{name: "abort", undo: true, setup: func(t *testing.T, e *Engine, opts RollbackOptions) (*plan.Plan, string, func() error) {
 			require.NoError(t, released(t, e, nil, "001"))
-			require.ErrorIs(t, released(t, e, func(s *Spec) { s.PauseAfterCanary = true }, "002"), outcome.ErrPaused)
+			require.ErrorIs(t, released(t, e, func(s *plan.Spec) { s.PauseAfterCanary = true }, "002"), outcome.ErrPaused)
 			// `zdd rollback --hard` of a paused release prints the undo that `zdd abort` runs.
 			opts.Hard = true
 			p, err := e.PlanRollback(context.Background(), opts)
 			require.NoError(t, err)
 			require.Equal(t, "undo", p.Mode)
-			return &Plan{Steps: p.Undo}, p.Render(), func() error { return e.Abort(context.Background(), opts.Locker, tester) }
+			return &plan.Plan{Steps: p.Undo}, p.Render(), func() error { return e.Abort(context.Background(), opts.Locker, tester) }
 		}},
 	}
 }

@@ -2,8 +2,6 @@ package deployer
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -11,76 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
-
-func policies(steps []Step) []string {
-	var out []string
-	for _, s := range steps {
-		f := "<nil>"
-		if s.OnFailure != nil {
-			f = s.OnFailure.Do + " " + s.OnFailure.Retry
-		}
-		out = append(out, s.Kind()+": "+f)
-	}
-	return out
-}
-
-func TestBuildPlanGivesEachStepItsFailurePolicy(t *testing.T) {
-	spec := testSpec(three)
-	spec.Migrations, spec.PauseAfterCanary = true, true
-	st := &ClusterState{Apps: map[string][]tomcatmgr.App{}}
-	for _, n := range three {
-		st.Apps[n] = []tomcatmgr.App{{Context: tomcatmgr.Context{Path: "/app", Version: "001"}, State: tomcatmgr.StateRunning}}
-	}
-	p, err := BuildPlan(spec, st, "002", WARInfo{Path: "app.war"})
-	require.NoError(t, err)
-	assert.Equal(t, []string{
-		"preflight: preflight ", "migrate: preflight ",
-		"route: rollback ", "deploy: rollback ", "gate: rollback ", "route: rollback ", "pause: rollback ",
-		"deploy: rollback ", "gate: rollback ", "route: rollback ",
-		"drain: attention zdd drain", "undeploy: attention zdd drain", "migrate: attention zdd drain",
-	}, policies(p.Steps))
-	assert.Equal(t, []string{"drain: attention zdd drain", "undeploy: attention zdd drain", "migrate: attention zdd drain"},
-		policies(SetFailurePolicy(DrainSteps(spec, []string{"001"}))), "a plan that only retires old versions stops")
-	for _, s := range RollbackSteps(three, []string{"n1"}, "002", 2) {
-		assert.Equal(t, Failure{Do: FailAttention, Retry: RetryAbort}, *s.OnFailure, "a failed rollback step needs attention")
-	}
-}
-
-// A journal written by zdd before steps carried their failure policy loads with the policy
-// SetFailurePolicy gives the same plan, so that its release fails exactly as it did.
-func TestJournalWithoutFailurePolicyLoadsWithTheDerivedOne(t *testing.T) {
-	spec := testSpec(three)
-	spec.Migrations = true
-	st := &ClusterState{Apps: map[string][]tomcatmgr.App{}}
-	for _, n := range three {
-		st.Apps[n] = []tomcatmgr.App{{Context: tomcatmgr.Context{Path: "/app", Version: "001"}, State: tomcatmgr.StateRunning}}
-	}
-	p, err := BuildPlan(spec, st, "002", WARInfo{Path: "app.war"})
-	require.NoError(t, err)
-	want := policies(p.Steps)
-	old := *p
-	old.Steps = nil
-	for _, s := range p.Steps {
-		s.OnFailure = nil
-		old.Steps = append(old.Steps, s)
-	}
-	j := &Journal{Dir: t.TempDir()}
-	require.NoError(t, j.Save(&Release{ID: "002-x", Plan: old, Status: StatusRunning, Current: 3}))
-	b, err := os.ReadFile(filepath.Join(j.Dir, "release.json"))
-	require.NoError(t, err)
-	assert.NotContains(t, string(b), "on_failure", "the record is as the previous zdd wrote it")
-	rel, err := j.Current()
-	require.NoError(t, err)
-	assert.Equal(t, want, policies(rel.Plan.Steps))
-
-	require.NoError(t, j.Save(&Release{ID: "002-y", Plan: *p, Status: StatusRunning}))
-	b, err = os.ReadFile(filepath.Join(j.Dir, "release.json"))
-	require.NoError(t, err)
-	assert.Contains(t, string(b), `"on_failure": {`+"\n", "the policy is journaled with the plan")
-	assert.Contains(t, string(b), `"retry": "zdd drain"`)
-}
 
 // uploads records the WAR each Deploy was given.
 type uploads struct {
@@ -104,7 +36,7 @@ func TestWARIsStoredAfterThePreflightAndThePlanNeverChanges(t *testing.T) {
 	spec := testSpec(three)
 	spec.NoDrain = true
 	e := newEngine(t, c, spec)
-	e.Store = NewStore(e.Journal.Dir)
+	e.Store = state.NewStore(e.Journal.Dir)
 	var mu sync.Mutex
 	var wars []string
 	for n, m := range e.Managers {
@@ -113,7 +45,7 @@ func TestWARIsStoredAfterThePreflightAndThePlanNeverChanges(t *testing.T) {
 	war := zipWAR(t, "002")
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
-	plan, err := BuildPlan(spec, st, "002", war)
+	pl, err := plan.BuildPlan(spec, st, "002", war)
 	require.NoError(t, err)
 	var storedAtPreflight bool
 	var atPreflight string
@@ -125,13 +57,13 @@ func TestWARIsStoredAfterThePreflightAndThePlanNeverChanges(t *testing.T) {
 		atPreflight = rel.Plan.WAR
 		return nil
 	}
-	require.NoError(t, e.Start(context.Background(), plan, tester))
+	require.NoError(t, e.Start(context.Background(), pl, tester))
 	assert.False(t, storedAtPreflight, "the preflight (free space for the copy) runs before the WAR is stored")
-	assert.Equal(t, war.Path, atPreflight, "the journaled plan names the WAR that was planned")
-	assert.Equal(t, war.Path, plan.WAR, "the plan is not changed")
+	assert.Equal(t, war.Path, atPreflight, "the journaled pl names the WAR that was planned")
+	assert.Equal(t, war.Path, pl.WAR, "the pl is not changed")
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	assert.Equal(t, war.Path, rel.Plan.WAR, "the plan is the same at the end")
+	assert.Equal(t, war.Path, rel.Plan.WAR, "the pl is the same at the end")
 	stored, err := e.Store.Get(war.SHA256)
 	require.NoError(t, err, "the release keeps its WAR")
 	require.Len(t, wars, 3)
@@ -142,10 +74,10 @@ func TestWARIsStoredAfterThePreflightAndThePlanNeverChanges(t *testing.T) {
 	// A failed preflight stores nothing.
 	c2 := deployertest.New(three, "001")
 	e2 := newEngine(t, c2, spec)
-	e2.Store = NewStore(e2.Journal.Dir)
+	e2.Store = state.NewStore(e2.Journal.Dir)
 	e2.Preflight = func(context.Context) error { return errInjected }
 	other := zipWAR(t, "003")
-	plan2, err := BuildPlan(spec, st, "002", other)
+	plan2, err := plan.BuildPlan(spec, st, "002", other)
 	require.NoError(t, err)
 	require.Error(t, e2.Start(context.Background(), plan2, tester))
 	_, err = e2.Store.Get(other.SHA256)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
-	"github.com/saitodrom/zdd/deployer/connect"
+	"github.com/saitodrom/zdd/connect"
 	"github.com/saitodrom/zdd/internal/tlsconf/tlsconftest"
 )
 

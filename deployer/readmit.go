@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/wait"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
@@ -67,7 +68,7 @@ func (r *ReadmitError) Unwrap() []error { return r.Errs }
 // the load balancers' states it read. When the states cannot be read (a load balancer is
 // unreachable, or the two disagree after a failed change), every node of r.In is gated and
 // compared with the others of r.In, and states is nil.
-func (e *Engine) readmit(ctx context.Context, idx int, r *RouteStep) (in []string, kept *ReadmitError, states map[string]lb.State) {
+func (e *Engine) readmit(ctx context.Context, idx int, r *plan.RouteStep) (in []string, kept *ReadmitError, states map[string]lb.State) {
 	states, err := e.liveStates(ctx)
 	var newIn, peers []string
 	peersFor := func(n string) []string { return peers }
@@ -120,7 +121,7 @@ func (e *Engine) readmit(ctx context.Context, idx int, r *RouteStep) (in []strin
 
 // routeStates is what route applies once the gate kept some nodes out: In without them, Out
 // with them. leavesNone tells whether no node would be in rotation afterwards.
-func (e *Engine) routeStates(current map[string]lb.State, r *RouteStep, in []string, kept []string) (states map[string]lb.State, leavesNone bool) {
+func (e *Engine) routeStates(current map[string]lb.State, r *plan.RouteStep, in []string, kept []string) (states map[string]lb.State, leavesNone bool) {
 	states = map[string]lb.State{}
 	for _, n := range in {
 		states[n] = lb.State{Weight: e.node(n).Weight}

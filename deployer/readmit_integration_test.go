@@ -14,8 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer"
-	"github.com/saitodrom/zdd/deployer/connect"
+	"github.com/saitodrom/zdd/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/testenv/testenvtest"
 	"github.com/saitodrom/zdd/tomcatmgr"
@@ -127,7 +129,7 @@ func TestFrozenNodeNotReadmittedStale(t *testing.T) {
 		if outcome.Code(relErr) == 4 {
 			// The rollback stopped (n2 kept out, or a call to n2 failed around the thaw):
 			// `zdd abort` finishes it, through the same readmission gate.
-			relErr = e.Abort(ctx, &deployer.Locker{Dir: f.cfg.State.Dir, TTL: time.Minute}, me)
+			relErr = e.Abort(ctx, &state.Locker{Dir: f.cfg.State.Dir, TTL: time.Minute}, me)
 			t.Logf("abort after exit 4: exit %d (%v)", outcome.Code(relErr), relErr)
 		}
 	})
@@ -180,18 +182,18 @@ func TestFrozenNodeNotReadmittedStale(t *testing.T) {
 func measureReadmit(t *testing.T, f *fixture, e *deployer.Engine, mu *sync.Mutex, durs *[]float64) (gated, plain []float64) {
 	ctx := context.Background()
 	all := []string{"n1", "n2", "n3"}
-	step := func(rs deployer.RouteStep) float64 {
-		rel := &deployer.Release{ID: "measure", Plan: deployer.Plan{App: f.env.App, From: []string{"001"}, To: "001",
-			Steps: []deployer.Step{{Route: &rs}}}, Steps: make([]deployer.StepRecord, 1)}
+	step := func(rs plan.RouteStep) float64 {
+		rel := &state.Release{ID: "measure", Plan: plan.Plan{App: f.env.App, From: []string{"001"}, To: "001",
+			Steps: []plan.Step{{Route: &rs}}}, Steps: make([]state.StepRecord, 1)}
 		require.NoError(t, e.Continue(ctx, rel))
 		mu.Lock()
 		defer mu.Unlock()
 		return (*durs)[len(*durs)-1]
 	}
 	for range 2 {
-		step(deployer.RouteStep{In: []string{"n1", "n3"}, Out: []string{"n2"}})
-		gated = append(gated, step(deployer.RouteStep{In: all}))
-		plain = append(plain, step(deployer.RouteStep{In: all}))
+		step(plan.RouteStep{In: []string{"n1", "n3"}, Out: []string{"n2"}})
+		gated = append(gated, step(plan.RouteStep{In: all}))
+		plain = append(plain, step(plan.RouteStep{In: all}))
 	}
 	return gated, plain
 }
@@ -205,10 +207,10 @@ func hasVersion(apps []tomcatmgr.App, v string) bool {
 	return false
 }
 
-func mustPlan(t *testing.T, f *fixture, e *deployer.Engine, s *deployer.Spec, v string) *deployer.Plan {
+func mustPlan(t *testing.T, f *fixture, e *deployer.Engine, s *plan.Spec, v string) *plan.Plan {
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
-	plan, err := deployer.BuildPlan(s, st, v, f.war(t, testenv.WAROptions{Version: v}))
+	plan, err := plan.BuildPlan(s, st, v, f.war(t, testenv.WAROptions{Version: v}))
 	require.NoError(t, err)
 	return plan
 }

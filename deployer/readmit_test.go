@@ -15,6 +15,8 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -111,11 +113,11 @@ func TestReadmitKeepsStaleNodeOut(t *testing.T) {
 	assert.Contains(t, rec.readmits(true)[0], "n1: healthy, clustered (001), sessions of 001 match n3")
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	assert.Equal(t, StatusNeedsAttention, rel.Status)
+	assert.Equal(t, state.StatusNeedsAttention, rel.Status)
 
 	// Once n2 can fetch the sessions, `zdd abort` routes it in.
 	c.NoResync["n2"] = false
-	require.NoError(t, e.Abort(context.Background(), &Locker{Dir: t.TempDir(), TTL: time.Minute}, Lease{Holder: "t", Host: "h"}))
+	require.NoError(t, e.Abort(context.Background(), &state.Locker{Dir: t.TempDir(), TTL: time.Minute}, state.Lease{Holder: "t", Host: "h"}))
 	for _, n := range three {
 		assert.False(t, c.State(n).Down, "%s in rotation after the abort", n)
 	}
@@ -165,7 +167,7 @@ func TestReadmitNeverLeavesNoNodeInRotation(t *testing.T) {
 	r := c.Router()
 	require.NoError(t, r.Apply(ctx, map[string]lb.State{"n1": {Weight: 1}, "n2": {Weight: 1, Down: true}, "n3": {Weight: 1, Down: true}}))
 	e := newEngine(t, c, testSpec(three))
-	err := e.route(ctx, 1, &RouteStep{In: []string{"n2"}, Out: []string{"n1", "n3"}})
+	err := e.route(ctx, 1, &plan.RouteStep{In: []string{"n2"}, Out: []string{"n1", "n3"}})
 	var kept *ReadmitError
 	require.ErrorAs(t, err, &kept)
 	assert.False(t, kept.Applied)
@@ -182,7 +184,7 @@ func TestReadmitChecksHealthAndClusteredManager(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, c.Router().Apply(ctx, map[string]lb.State{"n2": {Weight: 1, Down: true}, "n3": {Weight: 1, Down: true}}))
 	e := newEngine(t, c, testSpec(three))
-	err := e.route(ctx, 1, &RouteStep{In: three})
+	err := e.route(ctx, 1, &plan.RouteStep{In: three})
 	var kept *ReadmitError
 	require.ErrorAs(t, err, &kept)
 	assert.Equal(t, []string{"n2", "n3"}, kept.Nodes)
@@ -200,7 +202,7 @@ func TestReadmitSkipsNodesAlreadyInRotation(t *testing.T) {
 	c.Health["n1"] = 500 // would fail, but n1 is in rotation already
 	c.FailNext(deployertest.SessionIDs, "n1", errors.New("must not be asked"))
 	e := newEngine(t, c, testSpec(three))
-	require.NoError(t, e.route(context.Background(), 1, &RouteStep{In: three}))
+	require.NoError(t, e.route(context.Background(), 1, &plan.RouteStep{In: three}))
 	assert.True(t, c.Pending(deployertest.SessionIDs, "n1"))
 }
 
@@ -215,7 +217,7 @@ func TestReadmitDetectsStaleCopiesNotOnlyMissingOnes(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, c.Router().Apply(ctx, map[string]lb.State{"n2": {Weight: 1, Down: true}}))
 	e := newEngine(t, c, testSpec(three))
-	err := e.route(ctx, 1, &RouteStep{In: three})
+	err := e.route(ctx, 1, &plan.RouteStep{In: three})
 	var kept *ReadmitError
 	require.ErrorAs(t, err, &kept)
 	assert.Equal(t, []string{"n2"}, kept.Nodes)
@@ -228,7 +230,7 @@ func TestReadmitRefusesANodeWithAVersionTheOthersLack(t *testing.T) {
 	require.NoError(t, c.Manager("n2").Deploy(ctx, e2(), testWAR(t).Path, nil)) // a deploy that completed after its timeout
 	require.NoError(t, c.Router().Apply(ctx, map[string]lb.State{"n2": {Weight: 1, Down: true}}))
 	e := newEngine(t, c, testSpec(three))
-	err := e.route(ctx, 1, &RouteStep{In: three})
+	err := e.route(ctx, 1, &plan.RouteStep{In: three})
 	var g *GateError
 	require.ErrorAs(t, err, &g)
 	assert.Equal(t, "version", g.Check)
@@ -251,7 +253,7 @@ func TestReadmitAfterTheRollbackOfAFirstRelease(t *testing.T) {
 	c2 := deployertest.New(three, "001")
 	require.NoError(t, c2.Manager("n2").Undeploy(context.Background(), tomcatmgr.Context{Path: "/app", Version: "001"}))
 	require.NoError(t, c2.Router().Apply(context.Background(), map[string]lb.State{"n2": {Weight: 1, Down: true}}))
-	err := newEngine(t, c2, testSpec(three)).route(context.Background(), 1, &RouteStep{In: three})
+	err := newEngine(t, c2, testSpec(three)).route(context.Background(), 1, &plan.RouteStep{In: three})
 	var g *GateError
 	require.ErrorAs(t, err, &g)
 	assert.Equal(t, "running", g.Check)
@@ -267,7 +269,7 @@ func TestReadmitWhenTheLoadBalancersCannotBeRead(t *testing.T) {
 	require.NoError(t, c.Router().Apply(ctx, map[string]lb.State{"n2": {Weight: 1, Down: true}}))
 	c.FailNext(deployertest.States, "", errors.New("lb1 and lb2 disagree"))
 	e := newEngine(t, c, testSpec(three))
-	err := e.route(ctx, 1, &RouteStep{In: three})
+	err := e.route(ctx, 1, &plan.RouteStep{In: three})
 	var kept *ReadmitError
 	require.ErrorAs(t, err, &kept, "every node is gated, compared with the others of the step")
 	assert.Equal(t, []string{"n2"}, kept.Nodes)

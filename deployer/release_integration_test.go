@@ -18,8 +18,10 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
-	"github.com/saitodrom/zdd/deployer/connect"
+	"github.com/saitodrom/zdd/connect"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/testenv/testenvtest"
@@ -82,7 +84,7 @@ func (f *fixture) clean(t *testing.T) {
 	require.NoError(t, f.cluster.Router.Apply(ctx, all))
 }
 
-func (f *fixture) war(t *testing.T, opts testenv.WAROptions) deployer.WARInfo {
+func (f *fixture) war(t *testing.T, opts testenv.WAROptions) plan.WARInfo {
 	path := filepath.Join(t.TempDir(), "app-"+opts.Version+".war")
 	file, err := os.Create(path)
 	require.NoError(t, err)
@@ -91,12 +93,12 @@ func (f *fixture) war(t *testing.T, opts testenv.WAROptions) deployer.WARInfo {
 	require.NoError(t, file.Close())
 	st, err := os.Stat(path)
 	require.NoError(t, err)
-	return deployer.WARInfo{Path: path, SHA256: hex.EncodeToString(h.Sum(nil)), Size: st.Size()}
+	return plan.WARInfo{Path: path, SHA256: hex.EncodeToString(h.Sum(nil)), Size: st.Size()}
 }
 
-func (f *fixture) engine(spec *deployer.Spec) *deployer.Engine {
+func (f *fixture) engine(spec *plan.Spec) *deployer.Engine {
 	return &deployer.Engine{Spec: spec, Managers: f.cluster.Managers, Router: f.cluster.Router,
-		Prober: deployer.NewHTTPProber(5 * time.Second), Journal: &deployer.Journal{Dir: f.cfg.State.Dir},
+		Prober: deployer.NewHTTPProber(5 * time.Second), Journal: &state.Journal{Dir: f.cfg.State.Dir},
 		Sink: deployer.SinkFunc(func(e deployer.Event) {
 			if e.Type != deployer.EventProgress {
 				f.t.Log(deployer.FormatText(e))
@@ -108,16 +110,16 @@ func (f *fixture) engine(spec *deployer.Spec) *deployer.Engine {
 }
 
 // release plans and runs one release of the sample WAR built with opts.
-func (f *fixture) release(t *testing.T, spec *deployer.Spec, opts testenv.WAROptions) error {
+func (f *fixture) release(t *testing.T, spec *plan.Spec, opts testenv.WAROptions) error {
 	ctx := context.Background()
 	e := f.engine(spec)
 	st, err := e.Observe(ctx)
 	require.NoError(t, err)
-	plan, err := deployer.BuildPlan(spec, st, opts.Version, f.war(t, opts))
+	plan, err := plan.BuildPlan(spec, st, opts.Version, f.war(t, opts))
 	require.NoError(t, err)
 	t.Logf("plan:\n%s", plan.Render(spec.NodeNames(), spec.CanarySize))
 	t0 := time.Now()
-	err = e.Start(ctx, plan, deployer.Lease{Holder: "test", Host: "localhost", Command: t.Name()})
+	err = e.Start(ctx, plan, state.Lease{Holder: "test", Host: "localhost", Command: t.Name()})
 	t.Logf("release %s: %v in %s", opts.Version, err, time.Since(t0).Round(time.Millisecond))
 	return err
 }
@@ -142,7 +144,7 @@ func (f *fixture) underLoad(t *testing.T, fn func()) *watch.Report {
 	return r
 }
 
-func spec(f *fixture) *deployer.Spec {
+func spec(f *fixture) *plan.Spec {
 	s := connect.Spec(f.cfg)
 	s.NoDrain = true
 	return s
@@ -163,8 +165,8 @@ func testReleases(t *testing.T, mode testenv.Mode) {
 	s := spec(f)
 	s.DrainTimeout, s.ExpireAtDrainDeadline = 3*time.Second, true
 	e := f.engine(s)
-	rel := &deployer.Release{Plan: deployer.Plan{App: "app", From: []string{"001", "002"}, To: "003",
-		Steps: deployer.DrainSteps(s, []string{"001", "002"})}, Steps: make([]deployer.StepRecord, 2)}
+	rel := &state.Release{Plan: plan.Plan{App: "app", From: []string{"001", "002"}, To: "003",
+		Steps: plan.DrainSteps(s, []string{"001", "002"})}, Steps: make([]state.StepRecord, 2)}
 	require.NoError(t, e.Continue(context.Background(), rel))
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
@@ -216,7 +218,7 @@ func TestPauseThenPromote(t *testing.T) {
 	e := f.engine(s)
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	require.Equal(t, deployer.StatusPaused, rel.Status)
+	require.Equal(t, state.StatusPaused, rel.Status)
 	require.NoError(t, e.Continue(context.Background(), rel))
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)

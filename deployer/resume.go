@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -18,7 +19,7 @@ import (
 // outcome.ErrNothingToDo when there is nothing to resume and outcome.ErrLocked when a live
 // process kept the lease for Locker.AcquireIncident's wait; a dead holder on this host is taken
 // over at once, and the takeover recorded in the history.
-func (e *Engine) Resume(ctx context.Context, locker *Locker, who Lease) error {
+func (e *Engine) Resume(ctx context.Context, locker *state.Locker, who state.Lease) error {
 	rel, err := e.Journal.Current()
 	if err != nil {
 		return err
@@ -31,7 +32,7 @@ func (e *Engine) Resume(ctx context.Context, locker *Locker, who Lease) error {
 		return err
 	}
 	defer held.Release()
-	ctx, stop := WhileHeld(ctx, held) // taken over meanwhile: stop as after Ctrl-C
+	ctx, stop := state.WhileHeld(ctx, held) // taken over meanwhile: stop as after Ctrl-C
 	defer stop()
 	if rel, err = e.Journal.Current(); err != nil { // read again under the lease
 		return err
@@ -47,17 +48,17 @@ func (e *Engine) Resume(ctx context.Context, locker *Locker, who Lease) error {
 	return e.Continue(ctx, rel)
 }
 
-func resumable(rel *Release) error {
+func resumable(rel *state.Release) error {
 	switch {
 	case rel == nil:
 		return outcome.Classify(outcome.ErrNothingToDo, errors.New("deployer: nothing to resume: no release recorded"))
-	case rel.Status == StatusPaused:
+	case rel.Status == state.StatusPaused:
 		return outcome.WithHint(outcome.Classify(outcome.ErrNothingToDo, fmt.Errorf(
 			"deployer: nothing to resume: release %s is paused, not interrupted", rel.ID)),
 			"`zdd promote` continues a paused release, `zdd rollback` undoes it")
-	case (rel.Status == StatusRunning || rel.Status == StatusInterrupted) && len(rel.Rollback) == 0:
+	case (rel.Status == state.StatusRunning || rel.Status == state.StatusInterrupted) && len(rel.Rollback) == 0:
 		return nil
-	case rel.Status == StatusRunning || rel.Status == StatusNeedsAttention:
+	case rel.Status == state.StatusRunning || rel.Status == state.StatusNeedsAttention:
 		return outcome.WithHint(outcome.Classify(outcome.ErrNothingToDo, fmt.Errorf(
 			"deployer: nothing to resume: release %s stopped while rolling back", rel.ID)),
 			"`zdd abort` finishes the rollback")
@@ -68,7 +69,7 @@ func resumable(rel *Release) error {
 // cleanPartialDeploy removes, before a deploy step runs again, a copy of the version that an
 // interrupted upload left on one of its nodes without running (those nodes are out of
 // rotation during their deploy step).
-func (e *Engine) cleanPartialDeploy(ctx context.Context, rel *Release) error {
+func (e *Engine) cleanPartialDeploy(ctx context.Context, rel *state.Release) error {
 	if rel.Current >= len(rel.Plan.Steps) || rel.Plan.Steps[rel.Current].Deploy == nil {
 		return nil
 	}
@@ -96,7 +97,7 @@ func (e *Engine) cleanPartialDeploy(ctx context.Context, rel *Release) error {
 // nodes run now, as after a failed gate, and every node ends on the version the release started
 // from, in rotation. Running it again after it finished finds nothing to do
 // (outcome.ErrNothingToDo).
-func (e *Engine) Abort(ctx context.Context, locker *Locker, who Lease) error {
+func (e *Engine) Abort(ctx context.Context, locker *state.Locker, who state.Lease) error {
 	rel, err := e.Journal.Current()
 	if err != nil {
 		return err
@@ -109,7 +110,7 @@ func (e *Engine) Abort(ctx context.Context, locker *Locker, who Lease) error {
 		return err
 	}
 	defer held.Release()
-	ctx, stop := WhileHeld(ctx, held) // taken over meanwhile: stop as after Ctrl-C
+	ctx, stop := state.WhileHeld(ctx, held) // taken over meanwhile: stop as after Ctrl-C
 	defer stop()
 	if rel, err = e.Journal.Current(); err != nil {
 		return err
@@ -128,7 +129,7 @@ func (e *Engine) Abort(ctx context.Context, locker *Locker, who Lease) error {
 	return e.undo(ctx, rel, fmt.Sprintf("zdd abort by %s@%s", l.Holder, l.Host), false)
 }
 
-func nothingToAbort(rel *Release) error {
+func nothingToAbort(rel *state.Release) error {
 	if rel == nil {
 		return outcome.Classify(outcome.ErrNothingToDo, errors.New("deployer: nothing to abort: no release recorded"))
 	}
@@ -138,10 +139,10 @@ func nothingToAbort(rel *Release) error {
 // undo takes rel's version off every node that has it (rollback steps from the observed state)
 // and records rel as rolled back by by. markBad also records its checksum as rolled back, so
 // that `zdd rollback` never returns to it.
-func (e *Engine) undo(ctx context.Context, rel *Release, by string, markBad bool) error {
+func (e *Engine) undo(ctx context.Context, rel *state.Release, by string, markBad bool) error {
 	r := &run{e: e, rel: rel, start: time.Now()}
 	// Mark it first: a crash during the undo leaves a release that resume refuses and abort retries.
-	rel.Status, rel.Error = StatusNeedsAttention, "being undone by "+by
+	rel.Status, rel.Error = state.StatusNeedsAttention, "being undone by "+by
 	if err := r.save(); err != nil {
 		return err
 	}
@@ -159,9 +160,9 @@ func (e *Engine) undo(ctx context.Context, rel *Release, by string, markBad bool
 		e.finishUndo(r, err)
 		return err
 	}
-	rel.Status, rel.Error, rel.TakenOverBy = StatusRolledBack, "undone by "+by, by
+	rel.Status, rel.Error, rel.TakenOverBy = state.StatusRolledBack, "undone by "+by, by
 	if markBad {
-		rel.RolledBack = &RolledBack{Version: rel.Plan.To, SHA256: rel.Plan.SHA256}
+		rel.RolledBack = &state.RolledBack{Version: rel.Plan.To, SHA256: rel.Plan.SHA256}
 	}
 	if err := r.save(); err != nil {
 		return err

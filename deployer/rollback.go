@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -24,10 +26,10 @@ type RollbackOptions struct {
 	// deployed before zdd): it is checked, stored by checksum and deployed again.
 	WAR string
 	// Store holds the released WARs; the default mode needs the last good one from it.
-	Store *Store
+	Store *state.Store
 	// Locker is the release lease; Who is this process as the lease records it.
-	Locker *Locker
-	Who    Lease
+	Locker *state.Locker
+	Who    state.Lease
 }
 
 // RollbackPlan is what `zdd rollback` will do, computed without changing anything.
@@ -35,22 +37,22 @@ type RollbackPlan struct {
 	// Mode is "undo" (a paused or interrupted release is undone), "redeploy" (default) or "hard".
 	Mode string
 	// Bad is the code taken away: the newest version and its checksum.
-	Bad RolledBack
+	Bad state.RolledBack
 	// Good is the last good release (nil in "undo" mode when the release never completed).
-	Good *HistoryEntry
+	Good *state.HistoryEntry
 	// Release is the unfinished release this rollback takes over, if any.
-	Release *Release
+	Release *state.Release
 	// Lease is the lease taken over (nil: acquired normally).
-	Lease *Lease
+	Lease *state.Lease
 	// Plan is the release that deploys the last good WAR again ("redeploy"), or the hard
 	// rollback's stop and undeploy steps ("hard").
-	Plan *Plan
+	Plan *plan.Plan
 	// Previous is the version new sessions fall back to ("hard").
 	Previous string
 	// Sessions is the number of sessions of the bad version now ("hard": all of them are lost).
 	Sessions int
 	// Undo are the steps that take an unfinished release's version off ("undo").
-	Undo []Step
+	Undo []plan.Step
 	opts RollbackOptions
 	// nodes and canary are the configuration's, for Render.
 	nodes  []string
@@ -71,30 +73,30 @@ func (p *RollbackPlan) Render() string {
 	switch p.Mode {
 	case "undo":
 		fmt.Fprintf(&b, "undoes it: %s (sha256 %s) comes off every node that has it; new sessions go to %s\n",
-			p.Bad.Version, shortSum(p.Bad.SHA256), strings.Join(p.Release.Plan.From, ","))
+			p.Bad.Version, plan.ShortSum(p.Bad.SHA256), strings.Join(p.Release.Plan.From, ","))
 		if p.opts.Hard {
 			fmt.Fprintf(&b, "HARD: the %d open sessions of %s on the canary are lost (those users get a new session)\n", p.Sessions, p.Bad.Version)
 		}
-		undo := &Plan{App: p.Release.Plan.App, To: p.Bad.Version, Steps: p.Undo}
-		undo.renderSteps(&b, p.nodes, p.canary, false)
+		undo := &plan.Plan{App: p.Release.Plan.App, To: p.Bad.Version, Steps: p.Undo}
+		undo.RenderSteps(&b, p.nodes, p.canary, false)
 	case "hard":
 		fmt.Fprintf(&b, "HARD rollback: stops %s (sha256 %s) on every node now and undeploys it; new sessions go to %s, last good %s\n",
-			p.Bad.Version, shortSum(p.Bad.SHA256), p.Previous, good)
+			p.Bad.Version, plan.ShortSum(p.Bad.SHA256), p.Previous, good)
 		fmt.Fprintf(&b, "the %d open sessions of %s are lost (those users get a new session on %s)\n", p.Sessions, p.Bad.Version, p.Previous)
-		p.Plan.renderSteps(&b, p.nodes, p.canary, false)
+		p.Plan.RenderSteps(&b, p.nodes, p.canary, false)
 	default:
 		fmt.Fprintf(&b, "takes %s (sha256 %s) back to the last good release %s,\ndeployed again as version %s; sessions on %s keep it until they end\n",
-			p.Bad.Version, shortSum(p.Bad.SHA256), good, p.Plan.To, p.Bad.Version)
+			p.Bad.Version, plan.ShortSum(p.Bad.SHA256), good, p.Plan.To, p.Bad.Version)
 		if p.Release != nil {
 			fmt.Fprintf(&b, "the nodes without %s get it too, out of rotation, to carry the canary's sessions; %s is newer everywhere before they take traffic\n",
 				p.Bad.Version, p.Plan.To)
 		}
-		p.Plan.renderSteps(&b, p.nodes, p.canary, false)
+		p.Plan.RenderSteps(&b, p.nodes, p.canary, false)
 	}
 	return b.String()
 }
 
-func stepName(r *Release) string {
+func stepName(r *state.Release) string {
 	if r.Current < len(r.Plan.Steps) {
 		return r.Plan.Steps[r.Current].Kind()
 	}
@@ -102,14 +104,14 @@ func stepName(r *Release) string {
 }
 
 // unfinished tells whether rel stopped before its end without being undone.
-func unfinished(rel *Release) bool {
+func unfinished(rel *state.Release) bool {
 	if rel == nil {
 		return false
 	}
 	switch rel.Status {
-	case StatusRunning, StatusPaused, StatusNeedsAttention:
+	case state.StatusRunning, state.StatusPaused, state.StatusNeedsAttention:
 		return true
-	case StatusInterrupted:
+	case state.StatusInterrupted:
 		return len(rel.Rollback) == 0
 	}
 	return false
@@ -119,15 +121,15 @@ func unfinished(rel *Release) bool {
 // back with the new version (drain, undeploy, contract): its failure policy is to stop
 // (FailAttention), in a plan that routes (a `zdd drain` plan and a hard rollback have no route;
 // their steps stop too). Past the last step, the plan's routes all ran.
-func (e *Engine) pastFinalRoute(rel *Release) bool {
+func (e *Engine) pastFinalRoute(rel *state.Release) bool {
 	steps := rel.Plan.Steps
-	if !slices.ContainsFunc(steps, func(s Step) bool { return s.Route != nil }) {
+	if !slices.ContainsFunc(steps, func(s plan.Step) bool { return s.Route != nil }) {
 		return false
 	}
 	if rel.Current >= len(steps) {
 		return true
 	}
-	return steps[rel.Current].failure().Do == FailAttention
+	return steps[rel.Current].Failure().Do == plan.FailAttention
 }
 
 // PlanRollback works out what `zdd rollback` does now, changing nothing. It fails with
@@ -147,7 +149,7 @@ func (e *Engine) PlanRollback(ctx context.Context, opts RollbackOptions) (*Rollb
 	p := &RollbackPlan{opts: opts, nodes: e.Spec.NodeNames(), canary: e.Spec.CanarySize}
 	if unfinished(cur) {
 		past := e.pastFinalRoute(cur)
-		if live && cur.Status == StatusRunning && !past {
+		if live && cur.Status == state.StatusRunning && !past {
 			return nil, outcome.WithHint(outcome.Classify(outcome.ErrLocked, fmt.Errorf(
 				"deployer: release %s is running step %d (%s) and holds the lease: %s", cur.ID, cur.Current+1, stepName(cur), lease)),
 				"interrupt it (Ctrl-C or SIGTERM: it rolls back by itself), or wait until it pauses or drains; then `zdd rollback` takes it over")
@@ -156,7 +158,7 @@ func (e *Engine) PlanRollback(ctx context.Context, opts RollbackOptions) (*Rollb
 		if live {
 			p.Lease = lease
 		}
-		if cur.Status == StatusPaused && !past && !opts.Hard {
+		if cur.Status == state.StatusPaused && !past && !opts.Hard {
 			return e.planPaused(ctx, p)
 		}
 		if !past {
@@ -177,8 +179,8 @@ func (e *Engine) planUndo(ctx context.Context, p *RollbackPlan) (*RollbackPlan, 
 		return nil, err
 	}
 	names := e.Spec.NodeNames()
-	p.Undo = RollbackSteps(names, st.NodesWith(names, rel.Plan.To), rel.Plan.To, e.Spec.CanarySize)
-	if g := LastGood(hist, rel.Plan.App, rel.Plan.SHA256); g != nil {
+	p.Undo = plan.RollbackSteps(names, st.NodesWith(names, rel.Plan.To), rel.Plan.To, e.Spec.CanarySize)
+	if g := state.LastGood(hist, rel.Plan.App, rel.Plan.SHA256); g != nil {
 		p.Good = &g.Entry
 	}
 	if p.opts.Hard {
@@ -194,10 +196,10 @@ func (e *Engine) planUndo(ctx context.Context, p *RollbackPlan) (*RollbackPlan, 
 // startUnfinished begins the plan of p (mode "undo" or "redeploy") for its unfinished release:
 // the version taken away is the release's, the version it started from must still run on every
 // node (checkFromRuns), and it returns what the nodes run and the history.
-func (e *Engine) startUnfinished(ctx context.Context, p *RollbackPlan, mode string) (*ClusterState, []HistoryEntry, error) {
+func (e *Engine) startUnfinished(ctx context.Context, p *RollbackPlan, mode string) (*plan.ClusterState, []state.HistoryEntry, error) {
 	rel := p.Release
 	p.Mode = mode
-	p.Bad = RolledBack{Version: rel.Plan.To, SHA256: rel.Plan.SHA256}
+	p.Bad = state.RolledBack{Version: rel.Plan.To, SHA256: rel.Plan.SHA256}
 	st, err := e.Observe(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -214,7 +216,7 @@ func (e *Engine) startUnfinished(ctx context.Context, p *RollbackPlan, mode stri
 
 // checkFromRuns refuses to undo rel when the version it started from no longer runs on every
 // node (undoing would leave a node with nothing to serve).
-func (e *Engine) checkFromRuns(st *ClusterState, rel *Release) error {
+func (e *Engine) checkFromRuns(st *plan.ClusterState, rel *state.Release) error {
 	if len(rel.Plan.From) == 0 {
 		return nil
 	}
@@ -232,7 +234,7 @@ func (e *Engine) checkFromRuns(st *ClusterState, rel *Release) error {
 
 // planBack plans taking the newest version back to the code that ran before it: the last good
 // release, a WAR registered for a version deployed before zdd, or the WAR given with --war.
-func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*RollbackPlan, error) {
+func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *state.Release) (*RollbackPlan, error) {
 	st, err := e.Observe(ctx)
 	if err != nil {
 		return nil, err
@@ -246,14 +248,14 @@ func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*
 		return nil, err
 	}
 	bad := versions[len(versions)-1]
-	p.Bad = RolledBack{Version: bad, SHA256: SHAOf(hist, cur, e.Spec.App, bad)}
+	p.Bad = state.RolledBack{Version: bad, SHA256: state.SHAOf(hist, cur, e.Spec.App, bad)}
 	since := -1 // a version deployed before zdd ran before every entry of the history
-	if good := LastGood(hist, e.Spec.App, p.Bad.SHA256); good != nil {
+	if good := state.LastGood(hist, e.Spec.App, p.Bad.SHA256); good != nil {
 		p.Good, since = &good.Entry, good.Index
 	} else if !e.olderCandidate(st, hist, p.Bad) {
 		return nil, outcome.Classify(outcome.ErrNothingToDo, fmt.Errorf(
 			"deployer: nothing to roll back: no completed release other than the code of %s (sha256 %s), and no older version deployed runs other code that was not rolled back",
-			bad, shortSum(p.Bad.SHA256)))
+			bad, plan.ShortSum(p.Bad.SHA256)))
 	}
 	if err := refuseContract(hist, since, p); err != nil {
 		return nil, err
@@ -266,7 +268,7 @@ func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*
 	if err != nil {
 		return nil, err
 	}
-	next, err := NextVersion(versions, e.Spec.VersionWidth)
+	next, err := plan.NextVersion(versions, e.Spec.VersionWidth)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +276,7 @@ func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*
 	spec.NoDrain, spec.PauseAfterCanary, spec.Pause = p.opts.NoDrain, false, 0
 	spec.Migrations = false // a rollback runs no migrations: the expand ones of the good code ran already
 	st.Age = e.MemberAge(ctx)
-	p.Plan, err = BuildPlan(&spec, st, next, war)
+	p.Plan, err = plan.BuildPlan(&spec, st, next, war)
 	if err != nil {
 		return nil, err
 	}
@@ -283,9 +285,9 @@ func (e *Engine) planBack(ctx context.Context, p *RollbackPlan, cur *Release) (*
 
 // refuseContract refuses to go back past a contract migration that ran after history entry
 // since (-1: any in the history) or in the release taken over.
-func refuseContract(hist []HistoryEntry, since int, p *RollbackPlan) error {
-	c := ContractSince(hist, since)
-	if c == nil && (p.Release == nil || !contractRan(p.Release)) {
+func refuseContract(hist []state.HistoryEntry, since int, p *RollbackPlan) error {
+	c := state.ContractSince(hist, since)
+	if c == nil && (p.Release == nil || !state.ContractRan(p.Release)) {
 		return nil
 	}
 	id := ""
@@ -305,7 +307,7 @@ func refuseContract(hist []HistoryEntry, since int, p *RollbackPlan) error {
 
 // planHard checks that an older version runs on every node, to take new sessions at once.
 // Whoever deployed it, stopping the bad version needs no WAR.
-func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *ClusterState) (*RollbackPlan, error) {
+func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *plan.ClusterState) (*RollbackPlan, error) {
 	p.Mode = "hard"
 	versions := st.Versions()
 	if len(versions) < 2 {
@@ -321,37 +323,23 @@ func (e *Engine) planHard(ctx context.Context, p *RollbackPlan, st *ClusterState
 	}
 	p.Previous = prev
 	hist, _ := e.Journal.History()
-	if sha := SHAOf(hist, nil, e.Spec.App, prev); sha != "" && (sha == p.Bad.SHA256 || rolledBackSHA(hist, sha)) {
+	if sha := state.SHAOf(hist, nil, e.Spec.App, prev); sha != "" && (sha == p.Bad.SHA256 || rolledBackSHA(hist, sha)) {
 		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
 			"deployer: --hard would send new sessions to %s (sha256 %s), code that was rolled back or is %s's; nothing was changed",
-			prev, shortSum(sha), p.Bad.Version)), "`zdd status` shows each node; `zdd rollback --war FILE` deploys a good WAR again")
+			prev, plan.ShortSum(sha), p.Bad.Version)), "`zdd status` shows each node; `zdd rollback --war FILE` deploys a good WAR again")
 	}
-	if sha := SHAOf(hist, nil, e.Spec.App, p.Previous); sha != "" && p.Good != nil && sha != p.Good.SHA256 {
+	if sha := state.SHAOf(hist, nil, e.Spec.App, p.Previous); sha != "" && p.Good != nil && sha != p.Good.SHA256 {
 		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
 			"deployer: --hard would send new sessions to %s (sha256 %s), which is not the last good release %s (sha256 %s)",
-			p.Previous, shortSum(sha), p.Good.To, shortSum(p.Good.SHA256))), "run `zdd rollback` without --hard")
+			p.Previous, plan.ShortSum(sha), p.Good.To, plan.ShortSum(p.Good.SHA256))), "run `zdd rollback` without --hard")
 	}
 	n, err := e.sessions(ctx, e.app(p.Bad.Version))
 	if err != nil {
 		return nil, err
 	}
 	p.Sessions = n
-	p.Plan = hardPlan(e.Spec.App, e.Spec.NodeNames(), p.Previous, SHAOf(hist, nil, e.Spec.App, p.Previous), p.Bad.Version)
+	p.Plan = plan.HardRollbackPlan(e.Spec.App, e.Spec.NodeNames(), p.Previous, state.SHAOf(hist, nil, e.Spec.App, p.Previous), p.Bad.Version)
 	return p, nil
-}
-
-// hardPlan is the plan of a hard rollback from bad to previous (which every node runs beside
-// it): stop bad on every node at once, so that new sessions go to previous, then undeploy it.
-// A failure of either step stops it, needing attention; running it again finishes it.
-func hardPlan(app string, nodes []string, previous, previousSHA, bad string) *Plan {
-	steps := []Step{
-		{Stop: &StopStep{Version: bad, Nodes: nodes}},
-		{Undeploy: &UndeployStep{Versions: []string{bad}, Nodes: nodes}},
-	}
-	for i := range steps {
-		steps[i].OnFailure = &Failure{Do: FailAttention, Retry: RetryHard}
-	}
-	return &Plan{App: app, From: []string{previous, bad}, To: previous, SHA256: previousSHA, Steps: steps}
 }
 
 func fileSize(path string) int64 {
@@ -372,7 +360,7 @@ func (e *Engine) Rollback(ctx context.Context, p *RollbackPlan) error {
 	if err := e.noteTakeover(held); err != nil {
 		return err
 	}
-	ctx, stop := WhileHeld(ctx, held) // taken over meanwhile: stop as after Ctrl-C
+	ctx, stop := state.WhileHeld(ctx, held) // taken over meanwhile: stop as after Ctrl-C
 	defer stop()
 	who := held.Lease()
 	by := fmt.Sprintf("zdd rollback by %s@%s", who.Holder, who.Host)
@@ -394,7 +382,7 @@ func (e *Engine) Rollback(ctx context.Context, p *RollbackPlan) error {
 		}
 	}
 	rel := newRelease(p.Plan, who)
-	rel.Kind, rel.RolledBack = KindRollback, &RolledBack{Version: p.Bad.Version, SHA256: p.Bad.SHA256}
+	rel.Kind, rel.RolledBack = state.KindRollback, &state.RolledBack{Version: p.Bad.Version, SHA256: p.Bad.SHA256}
 	if p.Release != nil {
 		rel.Supersedes = p.Release.ID
 	}
@@ -404,18 +392,18 @@ func (e *Engine) Rollback(ctx context.Context, p *RollbackPlan) error {
 }
 
 // newRelease is the journal record of a new run of plan.
-func newRelease(plan *Plan, who Lease) *Release {
-	rel := &Release{ID: plan.To + "-" + time.Now().UTC().Format("20060102T150405Z"), Command: who.Command,
-		Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(), Plan: *plan, Status: StatusRunning}
+func newRelease(plan *plan.Plan, who state.Lease) *state.Release {
+	rel := &state.Release{ID: plan.To + "-" + time.Now().UTC().Format("20060102T150405Z"), Command: who.Command,
+		Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(), Plan: *plan, Status: state.StatusRunning}
 	for _, s := range plan.Steps {
-		rel.Steps = append(rel.Steps, StepRecord{Step: s.String()})
+		rel.Steps = append(rel.Steps, state.StepRecord{Step: s.String()})
 	}
 	return rel
 }
 
 // markTakenOver records that rel was rolled back by another command and ends it in the history.
-func (e *Engine) markTakenOver(rel *Release, by string, bad RolledBack) error {
-	rel.Status, rel.TakenOverBy = StatusRolledBack, by
+func (e *Engine) markTakenOver(rel *state.Release, by string, bad state.RolledBack) error {
+	rel.Status, rel.TakenOverBy = state.StatusRolledBack, by
 	rel.RolledBack = &bad
 	if rel.Error == "" {
 		rel.Error = "rolled back by " + by
@@ -426,16 +414,16 @@ func (e *Engine) markTakenOver(rel *Release, by string, bad RolledBack) error {
 	return e.Journal.AppendHistory(rel)
 }
 
-// hard runs the hard rollback's plan (hardPlan) as a rollback record of its own, taking over
+// hard runs the hard rollback's plan (plan.HardRollbackPlan) as a rollback record of its own, taking over
 // the unfinished release it replaces, if any.
-func (e *Engine) hard(ctx context.Context, p *RollbackPlan, who Lease, by string) error {
+func (e *Engine) hard(ctx context.Context, p *RollbackPlan, who state.Lease, by string) error {
 	if p.Release != nil {
 		if err := e.markTakenOver(p.Release, by, p.Bad); err != nil {
 			return err
 		}
 	}
 	rel := newRelease(p.Plan, who)
-	rel.Kind, rel.RolledBack = KindRollback, &RolledBack{Version: p.Bad.Version, SHA256: p.Bad.SHA256}
+	rel.Kind, rel.RolledBack = state.KindRollback, &state.RolledBack{Version: p.Bad.Version, SHA256: p.Bad.SHA256}
 	if p.Release != nil {
 		rel.Supersedes = p.Release.ID
 	}

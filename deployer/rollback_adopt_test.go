@@ -13,10 +13,12 @@ import (
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // zipWAR writes a WAR whose web.xml holds body (so that each body has its own checksum).
-func zipWAR(t *testing.T, body string) WARInfo {
+func zipWAR(t *testing.T, body string) plan.WARInfo {
 	p := filepath.Join(t.TempDir(), "app-"+body+".war")
 	f, err := os.Create(p)
 	require.NoError(t, err)
@@ -32,26 +34,26 @@ func zipWAR(t *testing.T, body string) WARInfo {
 	return info
 }
 
-var tester = Lease{Holder: "t", Host: "h", Command: "go test"}
+var tester = state.Lease{Holder: "t", Host: "h", Command: "go test"}
 
 // storedEngine is an engine with the release store and a locker on its state directory.
-func storedEngine(t *testing.T, c *deployertest.Cluster, spec *Spec) (*Engine, RollbackOptions) {
+func storedEngine(t *testing.T, c *deployertest.Cluster, spec *plan.Spec) (*Engine, RollbackOptions) {
 	e := newEngine(t, c, spec)
-	e.Store = NewStore(e.Journal.Dir)
-	return e, RollbackOptions{Store: e.Store, Locker: &Locker{Dir: e.Journal.Dir, TTL: time.Minute}, Who: tester}
+	e.Store = state.NewStore(e.Journal.Dir)
+	return e, RollbackOptions{Store: e.Store, Locker: &state.Locker{Dir: e.Journal.Dir, TTL: time.Minute}, Who: tester}
 }
 
 // releaseWAR runs a release of war as version to through the store, as `zdd deploy` does.
-func releaseWAR(t *testing.T, e *Engine, to string, war WARInfo) error {
+func releaseWAR(t *testing.T, e *Engine, to string, war plan.WARInfo) error {
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
-	plan, err := BuildPlan(e.Spec, st, to, war)
+	plan, err := plan.BuildPlan(e.Spec, st, to, war)
 	require.NoError(t, err)
 	return e.Start(context.Background(), plan, tester)
 }
 
 // adopted is 001 deployed by hand on every node (no history, no WAR), then 002 released by zdd.
-func adopted(t *testing.T) (*deployertest.Cluster, *Engine, RollbackOptions, WARInfo) {
+func adopted(t *testing.T) (*deployertest.Cluster, *Engine, RollbackOptions, plan.WARInfo) {
 	c := deployertest.New(three, "001")
 	spec := testSpec(three)
 	spec.NoDrain = true
@@ -93,7 +95,7 @@ func TestRollbackAdoptedHardStopsTheNewVersion(t *testing.T) {
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
 	assert.Equal(t, 5, rel.LostSessions)
-	assert.Equal(t, StatusDone, rel.Status)
+	assert.Equal(t, state.StatusDone, rel.Status)
 }
 
 func TestRollbackAdoptedHardRefusesWhenAnOlderVersionIsMissing(t *testing.T) {
@@ -127,12 +129,12 @@ func TestRollbackAdoptedWithWARRedeploysAndRegistersIt(t *testing.T) {
 	hist, err := e.Journal.History()
 	require.NoError(t, err)
 	require.Len(t, hist, 3)
-	assert.Equal(t, KindAdopt, hist[1].Kind)
+	assert.Equal(t, state.KindAdopt, hist[1].Kind)
 	assert.Equal(t, "001", hist[1].To)
 	assert.Equal(t, good.SHA256, hist[1].SHA256)
-	assert.Equal(t, KindRollback, hist[2].Kind)
+	assert.Equal(t, state.KindRollback, hist[2].Kind)
 	assert.Equal(t, good.SHA256, hist[2].SHA256)
-	assert.Equal(t, &RolledBack{Version: "002", SHA256: bad.SHA256}, hist[2].RolledBack)
+	assert.Equal(t, &state.RolledBack{Version: "002", SHA256: bad.SHA256}, hist[2].RolledBack)
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
 	assert.Zero(t, rel.LostSessions)
@@ -162,13 +164,13 @@ func TestRollbackAfterContractRefusesWithoutCrash(t *testing.T) {
 	spec := testSpec(three)
 	e, opts := storedEngine(t, c, spec)
 	j := e.Journal
-	for _, h := range []HistoryEntry{
-		{ID: "001-a", App: "app", To: "001", SHA256: zipWAR(t, "001").SHA256, Status: StatusDone},
-		{ID: "002-b", App: "app", From: []string{"001"}, To: "002", SHA256: zipWAR(t, "002").SHA256, Status: StatusDone, Contract: true},
+	for _, h := range []state.HistoryEntry{
+		{ID: "001-a", App: "app", To: "001", SHA256: zipWAR(t, "001").SHA256, Status: state.StatusDone},
+		{ID: "002-b", App: "app", From: []string{"001"}, To: "002", SHA256: zipWAR(t, "002").SHA256, Status: state.StatusDone, Contract: true},
 	} {
-		require.NoError(t, j.appendEntry(h))
+		require.NoError(t, j.AppendEntry(h))
 	}
-	require.NoError(t, j.Save(&Release{ID: "002-b", Status: StatusDone, Plan: Plan{App: "app", To: "002"}, Contracts: []string{"3_drop.sql"}}))
+	require.NoError(t, j.Save(&state.Release{ID: "002-b", Status: state.StatusDone, Plan: plan.Plan{App: "app", To: "002"}, Contracts: []string{"3_drop.sql"}}))
 	for _, hard := range []bool{false, true} {
 		opts.Hard = hard
 		_, err := e.PlanRollback(context.Background(), opts)
@@ -266,7 +268,7 @@ func TestRollbackPausedRedeploysKeepingCanarySessions(t *testing.T) {
 	}
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	assert.Equal(t, StatusDone, rel.Status)
+	assert.Equal(t, state.StatusDone, rel.Status)
 	assert.Zero(t, rel.LostSessions)
 	assert.Equal(t, "002", rel.RolledBack.Version)
 }
@@ -309,7 +311,7 @@ func TestInterruptAfterCanaryInRotationStopsAsPaused(t *testing.T) {
 	}
 	st, err := e.Observe(ctx)
 	require.NoError(t, err)
-	plan, err := BuildPlan(spec, st, "002", testWAR(t))
+	plan, err := plan.BuildPlan(spec, st, "002", testWAR(t))
 	require.NoError(t, err)
 	err = e.Start(ctx, plan, tester)
 	cancel()
@@ -324,7 +326,7 @@ func TestInterruptAfterCanaryInRotationStopsAsPaused(t *testing.T) {
 	assert.True(t, c.State("n3").Down, "routes as at the pause")
 	rel, err := e.Journal.Current()
 	require.NoError(t, err)
-	assert.Equal(t, StatusPaused, rel.Status)
+	assert.Equal(t, state.StatusPaused, rel.Status)
 	require.NotNil(t, rel.Plan.Steps[rel.Current].Deploy)
 	assert.Equal(t, []string{"n3"}, rel.Plan.Steps[rel.Current].Deploy.Nodes)
 

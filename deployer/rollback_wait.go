@@ -27,10 +27,10 @@ func (e *Engine) PlanRollbackWaiting(ctx context.Context, opts RollbackOptions) 
 		return p, err
 	}
 	l := opts.Locker
-	wfor := max(l.LockWait, l.ttl())
+	wfor := max(l.LockWait, l.LeaseTTL())
 	e.emit(Event{Type: EventWarning, Message: fmt.Sprintf("the release lease is held by %s; waiting until %s for it to be released or to expire",
 		held, time.Now().Add(wfor).UTC().Format(time.RFC3339))})
-	werr := wait.Until(ctx, l.pollInterval(), wfor, "the release lease of "+held.String(), func(context.Context) (bool, error) {
+	werr := wait.Until(ctx, l.PollInterval(), wfor, "the release lease of "+held.String(), func(context.Context) (bool, error) {
 		cur, err := l.Read()
 		if err != nil {
 			return false, err

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // A lease held by a live process on another host: `zdd rollback` waits for it (a line says
@@ -20,8 +21,8 @@ func TestPlanRollbackWaitsForALiveHolderElsewhere(t *testing.T) {
 	var events []Event
 	e.Sink = SinkFunc(func(ev Event) { events = append(events, ev) })
 
-	other := &Locker{Dir: opts.Locker.Dir, TTL: opts.Locker.TTL}
-	held, err := other.Acquire(context.Background(), Lease{Holder: "alice", Host: "elsewhere", Command: "zdd deploy"}, 0)
+	other := &state.Locker{Dir: opts.Locker.Dir, TTL: opts.Locker.TTL}
+	held, err := other.Acquire(context.Background(), state.Lease{Holder: "alice", Host: "elsewhere", Command: "zdd deploy"}, 0)
 	require.NoError(t, err)
 	time.AfterFunc(700*time.Millisecond, func() { _ = held.Release() })
 	t0 := time.Now()
@@ -34,7 +35,7 @@ func TestPlanRollbackWaitsForALiveHolderElsewhere(t *testing.T) {
 	assert.Contains(t, events[0].Message, "waiting until")
 
 	// Bob keeps renewing (the renewal goroutine of Held): refused after the wait, naming him.
-	bob, err := other.Acquire(context.Background(), Lease{Holder: "bob", Host: "elsewhere", Command: "zdd deploy"}, 0)
+	bob, err := other.Acquire(context.Background(), state.Lease{Holder: "bob", Host: "elsewhere", Command: "zdd deploy"}, 0)
 	require.NoError(t, err)
 	defer bob.Release()
 	t0 = time.Now()

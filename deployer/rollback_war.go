@@ -4,28 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // goodText describes the code a rollback goes back to, for Render.
-func goodText(g *HistoryEntry) string {
+func goodText(g *state.HistoryEntry) string {
 	switch {
 	case g == nil:
 		return "the version running before it"
 	case g.ID == "":
-		return fmt.Sprintf("%s (sha256 %s, the WAR given with --war)", g.To, shortSum(g.SHA256))
-	case g.Kind == KindAdopt:
-		return fmt.Sprintf("%s (sha256 %s, deployed before zdd, its WAR registered %s by %s@%s)", g.To, shortSum(g.SHA256),
+		return fmt.Sprintf("%s (sha256 %s, the WAR given with --war)", g.To, plan.ShortSum(g.SHA256))
+	case g.Kind == state.KindAdopt:
+		return fmt.Sprintf("%s (sha256 %s, deployed before zdd, its WAR registered %s by %s@%s)", g.To, plan.ShortSum(g.SHA256),
 			g.Finished.Local().Format(time.RFC3339), g.Holder, g.Host)
 	}
-	return fmt.Sprintf("%s (sha256 %s, released %s by %s@%s)", g.To, shortSum(g.SHA256),
+	return fmt.Sprintf("%s (sha256 %s, released %s by %s@%s)", g.To, plan.ShortSum(g.SHA256),
 		g.Finished.Local().Format(time.RFC3339), g.Holder, g.Host)
 }
 
-func goodVersion(g *HistoryEntry) string {
+func goodVersion(g *state.HistoryEntry) string {
 	if g == nil {
 		return "the previous version"
 	}
@@ -33,7 +34,7 @@ func goodVersion(g *HistoryEntry) string {
 }
 
 // previousRunning returns the newest version older than bad that runs on every node, or "".
-func (e *Engine) previousRunning(st *ClusterState, bad string) string {
+func (e *Engine) previousRunning(st *plan.ClusterState, bad string) string {
 	vs := olderThan(st.Versions(), bad)
 	for i := len(vs) - 1; i >= 0; i-- {
 		if e.missingOn(st, vs[i]) == "" {
@@ -44,7 +45,7 @@ func (e *Engine) previousRunning(st *ClusterState, bad string) string {
 }
 
 // rolledBackSHA tells whether a rollback took the code sha away.
-func rolledBackSHA(hist []HistoryEntry, sha string) bool {
+func rolledBackSHA(hist []state.HistoryEntry, sha string) bool {
 	for _, h := range hist {
 		if h.RolledBack != nil && h.RolledBack.SHA256 == sha {
 			return true
@@ -56,9 +57,9 @@ func rolledBackSHA(hist []HistoryEntry, sha string) bool {
 // olderCandidate tells whether a version older than bad is deployed whose code could be the
 // one to go back to: zdd did not deploy it (its code is unknown), or its checksum is neither
 // bad's nor one a rollback took away.
-func (e *Engine) olderCandidate(st *ClusterState, hist []HistoryEntry, bad RolledBack) bool {
+func (e *Engine) olderCandidate(st *plan.ClusterState, hist []state.HistoryEntry, bad state.RolledBack) bool {
 	for _, v := range olderThan(st.Versions(), bad.Version) {
-		sha := SHAOf(hist, nil, e.Spec.App, v)
+		sha := state.SHAOf(hist, nil, e.Spec.App, v)
 		if sha == "" || (sha != bad.SHA256 && !rolledBackSHA(hist, sha)) {
 			return true
 		}
@@ -70,26 +71,26 @@ func (e *Engine) olderCandidate(st *ClusterState, hist []HistoryEntry, bad Rolle
 // --war (checked: a WAR, not the bad code, the last good release's code when there is one), or
 // the last good release's from the store. Without one it refuses (outcome.ErrPreflight), saying
 // what runs where, what --hard would cost and how to give the WAR. It changes nothing.
-func (e *Engine) goodWAR(ctx context.Context, p *RollbackPlan, st *ClusterState, hist []HistoryEntry) (WARInfo, error) {
+func (e *Engine) goodWAR(ctx context.Context, p *RollbackPlan, st *plan.ClusterState, hist []state.HistoryEntry) (plan.WARInfo, error) {
 	if p.opts.Store == nil {
-		return WARInfo{}, errors.New("deployer: rollback needs the release store")
+		return plan.WARInfo{}, errors.New("deployer: rollback needs the release store")
 	}
 	if p.opts.WAR != "" {
 		war, err := InspectWAR(p.opts.WAR)
 		if err != nil {
-			return WARInfo{}, err
+			return plan.WARInfo{}, err
 		}
 		if err := refuseBadSHA(hist, &p.Bad, war, "--war"); err != nil {
-			return WARInfo{}, err
+			return plan.WARInfo{}, err
 		}
 		if p.Good != nil && p.Good.SHA256 != war.SHA256 {
-			return WARInfo{}, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
+			return plan.WARInfo{}, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
 				"deployer: --war %s (sha256 %s) is not the code of the last good release %s (sha256 %s); nothing was changed",
-				war.Path, shortSum(war.SHA256), p.Good.To, shortSum(p.Good.SHA256))),
+				war.Path, plan.ShortSum(war.SHA256), p.Good.To, plan.ShortSum(p.Good.SHA256))),
 				"give the WAR of "+p.Good.To+", or leave --war out when the release store still holds it")
 		}
 		if p.Good == nil {
-			p.Good = &HistoryEntry{App: e.Spec.App, To: e.previousRunning(st, p.Bad.Version), SHA256: war.SHA256, Status: StatusDone}
+			p.Good = &state.HistoryEntry{App: e.Spec.App, To: e.previousRunning(st, p.Bad.Version), SHA256: war.SHA256, Status: state.StatusDone}
 			if p.Good.To == "" {
 				p.Good.To = "the previous code"
 			}
@@ -97,18 +98,18 @@ func (e *Engine) goodWAR(ctx context.Context, p *RollbackPlan, st *ClusterState,
 		return war, nil
 	}
 	if p.Good == nil {
-		return WARInfo{}, e.noPreviousWAR(ctx, p, st)
+		return plan.WARInfo{}, e.noPreviousWAR(ctx, p, st)
 	}
 	path, err := p.opts.Store.Get(p.Good.SHA256)
 	if err != nil {
-		return WARInfo{}, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf("deployer: the WAR of %s: %w; nothing was changed", p.Good.To, err)),
+		return plan.WARInfo{}, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf("deployer: the WAR of %s: %w; nothing was changed", p.Good.To, err)),
 			fmt.Sprintf("give it with `zdd rollback --war app-%s.war`, or use `zdd rollback --hard` if its version still runs", p.Good.To))
 	}
-	return WARInfo{Path: path, SHA256: p.Good.SHA256, Size: fileSize(path)}, nil
+	return plan.WARInfo{Path: path, SHA256: p.Good.SHA256, Size: fileSize(path)}, nil
 }
 
 // noPreviousWAR is the refusal of a default rollback that has no WAR for the previous code.
-func (e *Engine) noPreviousWAR(ctx context.Context, p *RollbackPlan, st *ClusterState) error {
+func (e *Engine) noPreviousWAR(ctx context.Context, p *RollbackPlan, st *plan.ClusterState) error {
 	prev := e.previousRunning(st, p.Bad.Version)
 	n, err := e.sessions(ctx, e.app(p.Bad.Version))
 	if err != nil {
@@ -123,8 +124,8 @@ func (e *Engine) noPreviousWAR(ctx context.Context, p *RollbackPlan, st *Cluster
 		return err
 	}
 	why := fmt.Sprintf("%s was not released by zdd: no release of it in the history of %s", name, e.Journal.Dir)
-	if sha := SHAOf(hist, nil, e.Spec.App, prev); sha != "" {
-		why = fmt.Sprintf("%s (sha256 %s) is not a completed release whose code was kept", prev, shortSum(sha))
+	if sha := state.SHAOf(hist, nil, e.Spec.App, prev); sha != "" {
+		why = fmt.Sprintf("%s (sha256 %s) is not a completed release whose code was kept", prev, plan.ShortSum(sha))
 	}
 	hard := fmt.Sprintf("`zdd rollback --hard` stops %s now: its %d open sessions would be lost", p.Bad.Version, n)
 	if p.Release != nil {
@@ -141,13 +142,13 @@ func (e *Engine) noPreviousWAR(ctx context.Context, p *RollbackPlan, st *Cluster
 	}
 	return outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf(
 		"deployer: cannot roll back %s (sha256 %s) without losing sessions: zdd has no WAR of the code before it (%s); what runs: %s; %s; nothing was changed",
-		p.Bad.Version, shortSum(p.Bad.SHA256), why, e.whereRuns(st), hard)), hint+"; next time register it when releasing over it: `zdd deploy --previous-war FILE --previous-version VERSION`")
+		p.Bad.Version, plan.ShortSum(p.Bad.SHA256), why, e.whereRuns(st), hard)), hint+"; next time register it when releasing over it: `zdd deploy --previous-war FILE --previous-version VERSION`")
 }
 
 // storeGivenWAR stores the WAR given with --war (by checksum) before a default rollback runs,
 // points the plan at the stored copy, and, when it is the code of a version deployed before
 // zdd, registers it as that version's code in the history.
-func (e *Engine) storeGivenWAR(p *RollbackPlan, who Lease) error {
+func (e *Engine) storeGivenWAR(p *RollbackPlan, who state.Lease) error {
 	if p.opts.WAR == "" || p.Plan == nil {
 		return nil
 	}
@@ -157,7 +158,7 @@ func (e *Engine) storeGivenWAR(p *RollbackPlan, who Lease) error {
 	}
 	if stored.SHA256 != p.Plan.SHA256 {
 		return outcome.Classify(outcome.ErrPreflight, fmt.Errorf("store: %s changed since it was planned (sha256 %s, now %s); nothing was changed",
-			p.Plan.WAR, shortSum(p.Plan.SHA256), shortSum(stored.SHA256)))
+			p.Plan.WAR, plan.ShortSum(p.Plan.SHA256), plan.ShortSum(stored.SHA256)))
 	}
 	p.Plan.WAR, p.Plan.Size = stored.Path, stored.Size
 	if p.Good != nil && p.Good.ID == "" && ValidVersion(p.Good.To, e.Spec.VersionWidth) == nil {
@@ -180,7 +181,8 @@ func (e *Engine) storeGivenWAR(p *RollbackPlan, who Lease) error {
 //	drain and undeploy the old versions (unless NoDrain).
 //
 // When the oldest cluster member is a canary node, next goes to the canary first (see
-// pausedSteps), so that every later start of next finds it on the member DeltaManager asks.
+// plan.PausedRollbackSteps), so that every later start of next finds it on the member
+// DeltaManager asks.
 func (e *Engine) planPaused(ctx context.Context, p *RollbackPlan) (*RollbackPlan, error) {
 	rel := p.Release
 	st, hist, err := e.startUnfinished(ctx, p, "redeploy")
@@ -188,7 +190,7 @@ func (e *Engine) planPaused(ctx context.Context, p *RollbackPlan) (*RollbackPlan
 		return nil, err
 	}
 	since := -1
-	if g := LastGood(hist, e.Spec.App, rel.Plan.SHA256); g != nil {
+	if g := state.LastGood(hist, e.Spec.App, rel.Plan.SHA256); g != nil {
 		p.Good, since = &g.Entry, g.Index
 	}
 	if err := refuseContract(hist, since, p); err != nil {
@@ -218,46 +220,19 @@ func (e *Engine) planPaused(ctx context.Context, p *RollbackPlan) (*RollbackPlan
 	if len(canary) == 0 || len(rest) == 0 {
 		return e.planUndo(ctx, p)
 	}
-	next, err := NextVersion(st.Versions(), e.Spec.VersionWidth)
+	next, err := plan.NextVersion(st.Versions(), e.Spec.VersionWidth)
 	if err != nil {
 		return nil, err
 	}
 	from := st.Versions()
-	plan := &Plan{App: e.Spec.App, From: from, To: next, WAR: war.Path, SHA256: war.SHA256, Size: war.Size}
-	plan.Steps = pausedSteps(e.Spec.NodeNames(), canary, rest, e.MemberAge(ctx), rel.Plan.To, next, badWAR)
+	np := &plan.Plan{App: e.Spec.App, From: from, To: next, WAR: war.Path, SHA256: war.SHA256, Size: war.Size}
+	np.Steps = plan.PausedRollbackSteps(e.Spec.NodeNames(), canary, rest, e.MemberAge(ctx), rel.Plan.To, next, badWAR)
 	if !p.opts.NoDrain {
 		spec := *e.Spec
 		spec.Migrations = false
-		plan.Steps = append(plan.Steps, DrainSteps(&spec, from)...)
+		np.Steps = append(np.Steps, plan.DrainSteps(&spec, from)...)
 	}
-	SetFailurePolicy(plan.Steps)
-	p.Plan = plan
+	plan.SetFailurePolicy(np.Steps)
+	p.Plan = np
 	return p, nil
-}
-
-// pausedSteps are the routing, deploy and gate steps of a paused release's rollback: bad (the
-// canary's version, its WAR badWAR) to the rest so that they carry the canary's sessions, then
-// next (the previous code again) everywhere, each batch out of rotation while it gets next,
-// nodes deployed oldest member first (age, nil when unknown). DeltaManager gives a new context
-// the sessions of the oldest other member only, so next must first start on the oldest member
-// of the cluster: when that is a canary node, the canary gets next first (the rest, which has
-// bad by then, serves meanwhile), else the rest does.
-func pausedSteps(all, canary, rest, age []string, bad, next, badWAR string) []Step {
-	canary, rest = byAge(canary, age), byAge(rest, age)
-	var steps []Step
-	add := func(s Step) { steps = append(steps, s) }
-	add(Step{Deploy: &DeployStep{Version: bad, Nodes: rest, WAR: badWAR}})
-	add(Step{Gate: &GateStep{Version: bad, Nodes: all, ProbeFrom: rest[0], StateFrom: rest}})
-	first, second := rest, canary
-	if len(age) > 0 && slices.Contains(canary, age[0]) {
-		add(Step{Route: &RouteStep{In: rest, Out: canary}})
-		first, second = canary, rest
-	}
-	add(Step{Deploy: &DeployStep{Version: next, Nodes: first}})
-	add(Step{Gate: &GateStep{Version: next, Nodes: first, ProbeFrom: first[0]}})
-	add(Step{Route: &RouteStep{In: first, Out: second}})
-	add(Step{Deploy: &DeployStep{Version: next, Nodes: second}})
-	add(Step{Gate: &GateStep{Version: next, Nodes: all, ProbeFrom: second[0], StateFrom: second}})
-	add(Step{Route: &RouteStep{In: all}})
-	return steps
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/deployer/wait"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -74,8 +76,8 @@ func (e *Engine) reachableNodes(ctx context.Context) (ok, gone []string) {
 }
 
 // observeNodes lists the application on the given nodes only.
-func (e *Engine) observeNodes(ctx context.Context, nodes []string) (*ClusterState, error) {
-	st := &ClusterState{Apps: map[string][]tomcatmgr.App{}}
+func (e *Engine) observeNodes(ctx context.Context, nodes []string) (*plan.ClusterState, error) {
+	st := &plan.ClusterState{Apps: map[string][]tomcatmgr.App{}}
 	for _, n := range nodes {
 		apps, err := e.Managers[n].List(ctx)
 		if err != nil {
@@ -92,18 +94,18 @@ func (e *Engine) observeNodes(ctx context.Context, nodes []string) (*ClusterStat
 
 // keepOut adds the nodes gone to the Out list of every route step (and takes them off every
 // In and undeploy list), so that no step of the rollback puts them back or waits for them.
-func keepOut(steps []Step, gone []string) []Step {
+func keepOut(steps []plan.Step, gone []string) []plan.Step {
 	if len(gone) == 0 {
 		return steps
 	}
 	drop := func(list []string) []string {
 		return slices.DeleteFunc(slices.Clone(list), func(n string) bool { return slices.Contains(gone, n) })
 	}
-	out := make([]Step, 0, len(steps))
+	out := make([]plan.Step, 0, len(steps))
 	for _, s := range steps {
 		switch {
 		case s.Route != nil:
-			s.Route = &RouteStep{In: drop(s.Route.In), Out: append(drop(s.Route.Out), gone...)}
+			s.Route = &plan.RouteStep{In: drop(s.Route.In), Out: append(drop(s.Route.Out), gone...)}
 		case s.Undeploy != nil:
 			u := *s.Undeploy
 			u.Nodes = drop(u.Nodes)
@@ -118,7 +120,7 @@ func keepOut(steps []Step, gone []string) []Step {
 }
 
 // mayHave returns the nodes of gone that a deploy step up to failed targeted.
-func mayHave(rel *Release, failed int, gone []string) []string {
+func mayHave(rel *state.Release, failed int, gone []string) []string {
 	var out []string
 	for _, s := range rel.Plan.Steps[:failed+1] {
 		if s.Deploy == nil {
@@ -136,7 +138,7 @@ func mayHave(rel *Release, failed int, gone []string) []string {
 // rolledBackWithout ends a release whose rollback skipped unreachable nodes: exit 4, naming them.
 func (r *run) rolledBackWithout(i int, err error, skipped *SkippedNodesError) error {
 	rel := r.rel
-	rel.Status = StatusNeedsAttention
+	rel.Status = state.StatusNeedsAttention
 	rel.Error = errors.Join(err, skipped).Error()
 	_ = r.save()
 	hint := fmt.Sprintf("bring %s back and check it (`zdd status`); then `zdd abort` takes %s off it and puts it back in rotation",
@@ -223,7 +225,7 @@ func (e *Engine) deployCalled(node string) {
 // version could not be listed on every node, or the rollback follows a crash), every node of
 // the plan's deploy steps up to failed counts: a deploy interrupted mid-upload may still
 // complete.
-func (e *Engine) deployedTo(ctx context.Context, rel *Release, failed int, names []string) map[string]bool {
+func (e *Engine) deployedTo(ctx context.Context, rel *state.Release, failed int, names []string) map[string]bool {
 	has := map[string]bool{}
 	st, err := e.observeNodes(ctx, names)
 	if err == nil {
@@ -274,7 +276,7 @@ func (r *run) isolateDown(ctx context.Context) {
 	if len(dead) == 0 || left == 0 {
 		return
 	}
-	if err := r.rollbackStep(ctx, Step{Route: &RouteStep{Out: dead}}); err != nil {
+	if err := r.rollbackStep(ctx, plan.Step{Route: &plan.RouteStep{Out: dead}}); err != nil {
 		e.emit(Event{Type: EventWarning, Kind: "route", Message: fmt.Sprintf("could not take %s out of rotation at once (%v); the rollback keeps it out", strings.Join(dead, ","), err)})
 	}
 }

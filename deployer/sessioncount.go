@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -29,7 +30,7 @@ const sessionReadTimeout = 2 * time.Second
 // When the ids cannot be read on a node (no JMX access), the count falls back to the contexts'
 // session counts (Manager list) before the step, as before. The count includes the sessions their
 // users abandoned and that have not expired yet: Tomcat cannot tell them from idle ones.
-func (e *Engine) undeployCounted(ctx context.Context, idx int, nodes []string, cx tomcatmgr.Context, rel *Release) error {
+func (e *Engine) undeployCounted(ctx context.Context, idx int, nodes []string, cx tomcatmgr.Context, rel *state.Release) error {
 	before, berr := e.sessions(ctx, cx)
 	counted, byIDs, fromList := 0, true, 0
 	var err error

@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer/deployertest"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -42,15 +44,15 @@ func TestUndeployCountsSessionsCreatedWhileItWaits(t *testing.T) {
 	c.SetSession("002", "A.n1", time.Now(), "n1", "n2")
 	b := &busyOnce{Manager: c.Manager("n1"), c: c, node: "n1", during: []string{"W1.n1", "W2.n1", "W3.n1"}}
 	e.Managers["n1"] = b
-	rel := &Release{}
-	require.NoError(t, e.undeploy(context.Background(), 1, &UndeployStep{Versions: []string{"002"}, Nodes: []string{"n1"}}, rel))
+	rel := &state.Release{}
+	require.NoError(t, e.undeploy(context.Background(), 1, &plan.UndeployStep{Versions: []string{"002"}, Nodes: []string{"n1"}}, rel))
 	assert.Equal(t, 2, b.calls, "the busy undeploy is tried again")
 	assert.Equal(t, 4, rel.LostSessions, "the session before and the 3 created while the undeploy waited")
 	assert.Equal(t, []string{"001"}, c.Versions("n1"))
 
 	// n2 holds the replica of A and a session of its own: A ended with n1 already.
 	c.SetSession("002", "B.n2", time.Now(), "n2")
-	require.NoError(t, e.undeploy(context.Background(), 2, &UndeployStep{Versions: []string{"002"}, Nodes: []string{"n2", "n3"}}, rel))
+	require.NoError(t, e.undeploy(context.Background(), 2, &plan.UndeployStep{Versions: []string{"002"}, Nodes: []string{"n2", "n3"}}, rel))
 	assert.Equal(t, 5, rel.LostSessions, "a session replicated on several nodes counts once")
 }
 
@@ -60,8 +62,8 @@ func TestUndeployCountsEachSessionOnceAcrossNodes(t *testing.T) {
 	for _, id := range []string{"A.n1", "B.n2", "C.n1"} {
 		c.SetSession("002", id, time.Now(), three...)
 	}
-	rel := &Release{}
-	require.NoError(t, e.undeploy(context.Background(), 1, &UndeployStep{Versions: []string{"002"}, Nodes: three}, rel))
+	rel := &state.Release{}
+	require.NoError(t, e.undeploy(context.Background(), 1, &plan.UndeployStep{Versions: []string{"002"}, Nodes: three}, rel))
 	assert.Equal(t, 3, rel.LostSessions)
 }
 
@@ -79,7 +81,7 @@ func TestUndeployCountFallsBackToListWithoutIDs(t *testing.T) {
 		c.SetSessions(n, "002", 7)
 		e.Managers[n] = noJMX{c.Manager(n)}
 	}
-	rel := &Release{}
-	require.NoError(t, e.undeploy(context.Background(), 1, &UndeployStep{Versions: []string{"002"}, Nodes: three}, rel))
+	rel := &state.Release{}
+	require.NoError(t, e.undeploy(context.Background(), 1, &plan.UndeployStep{Versions: []string{"002"}, Nodes: three}, rel))
 	assert.Equal(t, 7, rel.LostSessions, "the largest session count of any node, before the step")
 }

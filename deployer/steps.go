@@ -8,13 +8,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/deployer/wait"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
 // runStep runs one step; idx is its 1-based index for events (0 in a rollback).
-func (e *Engine) runStep(ctx context.Context, idx int, s Step, rel *Release) error {
+func (e *Engine) runStep(ctx context.Context, idx int, s plan.Step, rel *state.Release) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
@@ -45,18 +47,18 @@ func (e *Engine) app(version string) tomcatmgr.Context {
 	return tomcatmgr.Context{Path: "/" + e.Spec.App, Version: version}
 }
 
-func (e *Engine) node(name string) NodeSpec {
+func (e *Engine) node(name string) plan.NodeSpec {
 	for _, n := range e.Spec.Nodes {
 		if n.Name == name {
 			return n
 		}
 	}
-	return NodeSpec{Name: name}
+	return plan.NodeSpec{Name: name}
 }
 
 // preflight checks, changing nothing: every node's Manager (once: a 401 is never retried),
 // the load balancers know every node, the caller's checks, the WAR and the versions.
-func (e *Engine) preflight(ctx context.Context, rel *Release) error {
+func (e *Engine) preflight(ctx context.Context, rel *state.Release) error {
 	var errs []error
 	st, err := e.Observe(ctx)
 	if err != nil {
@@ -65,7 +67,7 @@ func (e *Engine) preflight(ctx context.Context, rel *Release) error {
 		if err := st.Uniform(e.Spec.NodeNames()); err != nil && len(rel.Plan.From) > 0 {
 			errs = append(errs, err)
 		}
-		if err := CheckNewVersion(rel.Plan.To, st.Versions()); err != nil {
+		if err := plan.CheckNewVersion(rel.Plan.To, st.Versions()); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -90,7 +92,7 @@ func (e *Engine) preflight(ctx context.Context, rel *Release) error {
 	return errors.Join(errs...)
 }
 
-func (e *Engine) migrate(ctx context.Context, idx int, m *MigrateStep, rel *Release) error {
+func (e *Engine) migrate(ctx context.Context, idx int, m *plan.MigrateStep, rel *state.Release) error {
 	if e.Migrator == nil {
 		return errors.New("deployer: the plan has migrations but no migrator is configured")
 	}
@@ -132,7 +134,7 @@ func olderThan(versions []string, v string) []string {
 // of In that is out of rotation now goes in only if it passes the readmission gate (see
 // readmit.go); one that fails stays out, the others are routed, and route returns a
 // *ReadmitError naming it. When the gate would leave no node in rotation nothing changes.
-func (e *Engine) route(ctx context.Context, idx int, r *RouteStep) error {
+func (e *Engine) route(ctx context.Context, idx int, r *plan.RouteStep) error {
 	in, kept, current := e.readmit(ctx, idx, r)
 	states := map[string]lb.State{}
 	if kept == nil {
@@ -168,7 +170,7 @@ func (e *Engine) route(ctx context.Context, idx int, r *RouteStep) error {
 
 // deploy uploads the version to each node in turn; a node that already runs it is skipped
 // (so a resumed release does not fail), one where it failed to start is cleaned up.
-func (e *Engine) deploy(ctx context.Context, idx int, d *DeployStep, rel *Release) error {
+func (e *Engine) deploy(ctx context.Context, idx int, d *plan.DeployStep, rel *state.Release) error {
 	cx := e.app(d.Version)
 	for _, name := range d.Nodes {
 		m := e.Managers[name]
@@ -220,7 +222,7 @@ func findApp(apps []tomcatmgr.App, cx tomcatmgr.Context) (tomcatmgr.App, bool) {
 	return tomcatmgr.App{}, false
 }
 
-func (e *Engine) pause(ctx context.Context, p *PauseStep) error {
+func (e *Engine) pause(ctx context.Context, p *plan.PauseStep) error {
 	if p.UntilPromote {
 		return errPausedHere
 	}
@@ -235,7 +237,7 @@ func (e *Engine) pause(ctx context.Context, p *PauseStep) error {
 }
 
 // undeploy removes versions from nodes, counting the sessions that end with them.
-func (e *Engine) undeploy(ctx context.Context, idx int, u *UndeployStep, rel *Release) error {
+func (e *Engine) undeploy(ctx context.Context, idx int, u *plan.UndeployStep, rel *state.Release) error {
 	for _, v := range u.Versions {
 		cx := e.app(v)
 		if u.OnlyIfDrained {

@@ -8,13 +8,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
 // stop stops the step's version on every one of its nodes at once (a hard rollback), after
 // counting its sessions: they end with it and are added to rel.LostSessions. A node that has
 // no such context counts as stopped.
-func (e *Engine) stop(ctx context.Context, idx int, s *StopStep, rel *Release) error {
+func (e *Engine) stop(ctx context.Context, idx int, s *plan.StopStep, rel *state.Release) error {
 	cx := e.app(s.Version)
 	n, cerr := e.sessions(ctx, cx)
 	t0 := time.Now()

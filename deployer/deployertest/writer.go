@@ -6,7 +6,7 @@ import (
 )
 
 // Writer is the database writer check: which server HAProxy sends new connections to. It
-// implements schema.WriterSource as the HAProxy client does (deployer/connect wires it): an
+// implements schema.WriterSource as the HAProxy client does (package connect wires it): an
 // error when no server is up, or when the call's context has ended.
 type Writer struct{ c *Cluster }
 

@@ -16,6 +16,8 @@ import (
 	"github.com/saitodrom/zdd/connect"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
@@ -35,7 +37,7 @@ type bench struct {
 	tr      tracer // the trace of the row being measured
 }
 
-var who = deployer.Lease{Holder: "bench", Host: "localhost", Command: "zdd testenv bench"}
+var who = state.Lease{Holder: "bench", Host: "localhost", Command: "zdd testenv bench"}
 
 func newBench(ctx context.Context, opts Options) (*bench, error) {
 	b, err := os.ReadFile(opts.Env.ConfigFile)
@@ -116,7 +118,7 @@ func (b *bench) allIn() map[string]lb.State {
 }
 
 // spec is the engine's spec with no pause and no drain.
-func (b *bench) spec() *deployer.Spec {
+func (b *bench) spec() *plan.Spec {
 	s := connect.Spec(b.cfg)
 	s.NoDrain, s.PauseAfterCanary, s.Pause = true, false, 0
 	return s
@@ -130,12 +132,12 @@ func (b *bench) engine() (*deployer.Engine, string, error) {
 		return nil, "", err
 	}
 	return &deployer.Engine{Spec: b.spec(), Managers: b.cluster.Managers, Router: b.cluster.Router,
-		Prober: deployer.NewHTTPProber(5 * time.Second), Journal: &deployer.Journal{Dir: dir},
-		Store: deployer.NewStore(dir), Sink: &b.tr}, dir, nil
+		Prober: deployer.NewHTTPProber(5 * time.Second), Journal: &state.Journal{Dir: dir},
+		Store: state.NewStore(dir), Sink: &b.tr}, dir, nil
 }
 
 // plan observes the cluster and plans the release of version v from the WAR at path.
-func (b *bench) plan(ctx context.Context, e *deployer.Engine, v, path string) (*deployer.Plan, error) {
+func (b *bench) plan(ctx context.Context, e *deployer.Engine, v, path string) (*plan.Plan, error) {
 	st, err := e.Observe(ctx)
 	if err != nil {
 		return nil, err
@@ -144,7 +146,7 @@ func (b *bench) plan(ctx context.Context, e *deployer.Engine, v, path string) (*
 	if err != nil {
 		return nil, err
 	}
-	return deployer.BuildPlan(e.Spec, st, v, info)
+	return plan.BuildPlan(e.Spec, st, v, info)
 }
 
 // release runs zdd's release of version v (the WAR at path) and returns its wall time,

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
 	"github.com/saitodrom/zdd/watch"
@@ -222,7 +224,7 @@ func (b *bench) floorA(ctx context.Context, mode string) (Row, error) {
 }
 
 // replay issues the plan's route and deploy steps directly.
-func (b *bench) replay(ctx context.Context, plan *deployer.Plan) error {
+func (b *bench) replay(ctx context.Context, plan *plan.Plan) error {
 	for _, s := range plan.Steps {
 		switch {
 		case s.Route != nil:
@@ -289,7 +291,7 @@ func (b *bench) rollback(ctx context.Context, mode string, hard bool) (Row, erro
 			return Row{}, fmt.Errorf("setup release %s: %w", v, err)
 		}
 	}
-	locker := &deployer.Locker{Dir: dir, TTL: 30 * time.Second}
+	locker := &state.Locker{Dir: dir, TTL: 30 * time.Second}
 	var wall time.Duration
 	var plan *deployer.RollbackPlan
 	r, t0, err := b.underLoad(ctx, func(ctx context.Context) error {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/deployertest"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -235,11 +237,11 @@ func simRelease(ctx context.Context, n int, deployTime time.Duration, dir string
 	}
 	c := newSimCluster(n, deployTime, "001", war)
 	defer c.Close()
-	spec := &deployer.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2, NoDrain: true,
+	spec := &plan.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2, NoDrain: true,
 		HealthTimeout: 10 * time.Second, ReplicationTimeout: 10 * time.Second}
 	managers := map[string]deployer.Manager{}
 	for _, nd := range c.nodes {
-		spec.Nodes = append(spec.Nodes, deployer.NodeSpec{Name: nd.name, URL: nd.srv.URL, Weight: 1})
+		spec.Nodes = append(spec.Nodes, plan.NodeSpec{Name: nd.name, URL: nd.srv.URL, Weight: 1})
 		m, err := tomcatmgr.New(tomcatmgr.Config{Node: nd.name, BaseURL: nd.srv.URL + "/manager", User: simUser, Password: simPassword})
 		if err != nil {
 			return 0, err
@@ -251,7 +253,7 @@ func simRelease(ctx context.Context, n int, deployTime time.Duration, dir string
 		return 0, err
 	}
 	e := &deployer.Engine{Spec: spec, Managers: managers, Router: c.c.Router(), Prober: deployer.NewHTTPProber(5 * time.Second),
-		Journal: &deployer.Journal{Dir: jdir}}
+		Journal: &state.Journal{Dir: jdir}}
 	t0 := time.Now()
 	st, err := e.Observe(ctx)
 	if err != nil {
@@ -261,11 +263,11 @@ func simRelease(ctx context.Context, n int, deployTime time.Duration, dir string
 	if err != nil {
 		return 0, err
 	}
-	plan, err := deployer.BuildPlan(spec, st, "002", info)
+	plan, err := plan.BuildPlan(spec, st, "002", info)
 	if err != nil {
 		return 0, err
 	}
-	if err := e.Start(ctx, plan, deployer.Lease{Holder: "bench", Host: "localhost", Command: "zdd testenv bench"}); err != nil {
+	if err := e.Start(ctx, plan, state.Lease{Holder: "bench", Host: "localhost", Command: "zdd testenv bench"}); err != nil {
 		return 0, fmt.Errorf("bench: simulated release to %d nodes: %w", n, err)
 	}
 	took := time.Since(t0)

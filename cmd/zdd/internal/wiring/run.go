@@ -5,6 +5,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/deployer/wait"
 )
 
@@ -13,7 +14,7 @@ type Options struct {
 	// Dial connects to the cluster; nil means Dial.
 	Dial DialFunc
 	// Who is this process, for the lease and the journal (WhoAmI).
-	Who deployer.Lease
+	Who state.Lease
 	// Sink receives the engine's events, and the waiting events of the lease wait.
 	Sink deployer.Sink
 	// Lock takes the release lease here, waiting up to strategy.lock_wait (deploy, promote,
@@ -32,7 +33,7 @@ type Run struct {
 	// Engine is the engine on it (Cluster.Engine).
 	Engine *deployer.Engine
 	// Held is the lease taken by Start (Options.Lock); nil otherwise.
-	Held *deployer.Held
+	Held *state.Held
 	// Ctx is the context of the run: the caller's, cancelled too when the lease is lost (taken
 	// over by `zdd rollback`), so the run stops as after Ctrl-C. The caller's own ctx still
 	// tells Ctrl-C and --timeout apart from that.
@@ -68,19 +69,19 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (*Run, error) 
 // its input is checked against the cluster, so that a refused version leaves the state
 // directory as it was): it waits up to strategy.lock_wait, and from then on Ctx is cancelled
 // too when the lease is lost.
-func (r *Run) Lock(cfg *config.Config, who deployer.Lease, sink deployer.Sink) error {
+func (r *Run) Lock(cfg *config.Config, who state.Lease, sink deployer.Sink) error {
 	held, err := Lock(r.Ctx, cfg, who, sink)
 	if err != nil {
 		return err
 	}
 	r.cancel()
 	r.Held = held
-	r.Ctx, r.cancel = deployer.WhileHeld(r.parent, held)
+	r.Ctx, r.cancel = state.WhileHeld(r.parent, held)
 	return nil
 }
 
 // Lease returns who holds the run's lease: the lease Start took, or who when it took none.
-func (r *Run) Lease(who deployer.Lease) deployer.Lease {
+func (r *Run) Lease(who state.Lease) state.Lease {
 	if r.Held != nil {
 		return r.Held.Lease()
 	}
@@ -97,14 +98,14 @@ func (r *Run) Close() {
 }
 
 // Locker is the release lease in state.dir with strategy.lease_ttl.
-func Locker(cfg *config.Config) *deployer.Locker {
-	return &deployer.Locker{Dir: cfg.State.Dir, TTL: cfg.Strategy.LeaseTTL, LockWait: cfg.Strategy.LockWait, Policy: cfg.State.Policy()}
+func Locker(cfg *config.Config) *state.Locker {
+	return &state.Locker{Dir: cfg.State.Dir, TTL: cfg.Strategy.LeaseTTL, LockWait: cfg.Strategy.LockWait, Policy: cfg.State.Policy()}
 }
 
 // Lock takes the release lease for who, waiting up to strategy.lock_wait; a wait longer than a
 // few seconds reports to sink as waiting events. It fails with outcome.ErrLocked naming the
 // holder.
-func Lock(ctx context.Context, cfg *config.Config, who deployer.Lease, sink deployer.Sink) (*deployer.Held, error) {
+func Lock(ctx context.Context, cfg *config.Config, who state.Lease, sink deployer.Sink) (*state.Held, error) {
 	if sink != nil {
 		e := &deployer.Engine{Sink: sink}
 		ctx = wait.WithReporter(ctx, 0, e.WaitReporter(0, "lock"))

@@ -11,6 +11,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/schema"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // Identity names who runs this process and where: the OS user (user.Current, else $USER) and
@@ -27,9 +28,9 @@ func Identity() (name, host string) {
 
 // WhoAmI describes this process for the lease and the journal: Identity, the pid and the
 // command line (without secrets: see cmdutil.CommandLine).
-func WhoAmI(cmd *cobra.Command, args []string) deployer.Lease {
+func WhoAmI(cmd *cobra.Command, args []string) state.Lease {
 	name, host := Identity()
-	return deployer.Lease{Holder: name, Host: host, PID: os.Getpid(), Command: cmdutil.CommandLine(cmd, args)}
+	return state.Lease{Holder: name, Host: host, PID: os.Getpid(), Command: cmdutil.CommandLine(cmd, args)}
 }
 
 // NewMigrations builds the schema migrator of cfg (connect.NewMigrations) recording Identity

@@ -18,6 +18,8 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/lb"
 )
 
@@ -25,7 +27,7 @@ import (
 // tests build it from fakes. Nil fields mean "not configured".
 type Cluster struct {
 	// Spec is the engine's view of the configuration.
-	Spec *deployer.Spec
+	Spec *plan.Spec
 	// Managers maps each node name to its Tomcat Manager.
 	Managers map[string]deployer.Manager
 	// Router is the load-balancer pair.
@@ -89,9 +91,9 @@ func (c *Cluster) Disconnect() {
 
 // EngineSpec returns a copy of the cluster's Spec, with Migrations set when a Migrator is
 // configured.
-func (c *Cluster) EngineSpec() *deployer.Spec {
+func (c *Cluster) EngineSpec() *plan.Spec {
 	s := *c.Spec
-	s.Nodes = append([]deployer.NodeSpec(nil), c.Spec.Nodes...)
+	s.Nodes = append([]plan.NodeSpec(nil), c.Spec.Nodes...)
 	s.Migrations = c.Migrator != nil
 	return &s
 }
@@ -99,13 +101,13 @@ func (c *Cluster) EngineSpec() *deployer.Spec {
 // Engine returns the release engine on c with every seam: spec (EngineSpec when nil), the
 // Managers, Router, Prober and Migrator of c, the Preflight checks (warSize: the WAR a
 // release deploys, 0 for none), the Journal and the release Store in state.dir, and sink.
-func (c *Cluster) Engine(cfg *config.Config, spec *deployer.Spec, sink deployer.Sink, warSize int64) *deployer.Engine {
+func (c *Cluster) Engine(cfg *config.Config, spec *plan.Spec, sink deployer.Sink, warSize int64) *deployer.Engine {
 	if spec == nil {
 		spec = c.EngineSpec()
 	}
 	return &deployer.Engine{Spec: spec, Managers: c.Managers, Router: c.Router, Prober: c.Prober,
-		Migrator: c.Migrator, Preflight: c.Preflight(cfg, warSize), Journal: &deployer.Journal{Dir: cfg.State.Dir, Policy: cfg.State.Policy()},
-		Store: deployer.NewStore(cfg.State.Dir).WithPolicy(cfg.State.Policy()), Sink: sink}
+		Migrator: c.Migrator, Preflight: c.Preflight(cfg, warSize), Journal: &state.Journal{Dir: cfg.State.Dir, Policy: cfg.State.Policy()},
+		Store: state.NewStore(cfg.State.Dir).WithPolicy(cfg.State.Policy()), Sink: sink}
 }
 
 // Preflight returns the engine's Preflight: the load balancers' configuration test, free space

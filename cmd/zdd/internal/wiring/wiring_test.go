@@ -14,6 +14,8 @@ import (
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 var nodes = []string{"n1", "n2", "n3"}
@@ -30,11 +32,11 @@ func fakeDial(m deployer.Migrator, dials *int) DialFunc {
 	c := deployertest.New(nodes, "001")
 	return func(context.Context, *config.Config) (*Cluster, error) {
 		*dials++
-		spec := &deployer.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2}
+		spec := &plan.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2}
 		ms := map[string]deployer.Manager{}
 		for _, n := range nodes {
 			ms[n] = c.Manager(n)
-			spec.Nodes = append(spec.Nodes, deployer.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
+			spec.Nodes = append(spec.Nodes, plan.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
 		}
 		cl := &Cluster{Spec: spec, Managers: ms, Router: c.Router(), Prober: c.Prober(), Migrator: m,
 			CheckLB: func(context.Context) error { return nil }}
@@ -72,7 +74,7 @@ func TestStartWiresEverySeam(t *testing.T) {
 		}
 		dials := 0
 		sink := deployer.SinkFunc(func(deployer.Event) {})
-		run, err := Start(context.Background(), cfg, Options{Dial: fakeDial(mig, &dials), Who: deployer.Lease{Holder: "t", Host: "h", PID: 1}, Sink: sink})
+		run, err := Start(context.Background(), cfg, Options{Dial: fakeDial(mig, &dials), Who: state.Lease{Holder: "t", Host: "h", PID: 1}, Sink: sink})
 		require.NoError(t, err)
 		e := run.Engine
 		assert.Equal(t, 1, dials)
@@ -100,7 +102,7 @@ func TestStartTakesLeaseAndCancelsWhenLost(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Strategy.LeaseTTL = 300 * time.Millisecond // renewed (and checked) every 100 ms
 	dials := 0
-	who := deployer.Lease{Holder: "alice", Host: "ci", PID: 42, Command: "zdd deploy app.war"}
+	who := state.Lease{Holder: "alice", Host: "ci", PID: 42, Command: "zdd deploy app.war"}
 	run, err := Start(context.Background(), cfg, Options{Dial: fakeDial(nil, &dials), Who: who, Lock: true})
 	require.NoError(t, err)
 	defer run.Close()
@@ -109,10 +111,10 @@ func TestStartTakesLeaseAndCancelsWhenLost(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, l)
 	assert.Equal(t, "alice", l.Holder)
-	assert.Equal(t, run.Held.Lease(), run.Lease(deployer.Lease{}))
+	assert.Equal(t, run.Held.Lease(), run.Lease(state.Lease{}))
 
 	// A second command waits for the lease (none here: lock_wait 0) and is refused, exit 5.
-	_, err = Start(context.Background(), cfg, Options{Dial: fakeDial(nil, &dials), Who: deployer.Lease{Holder: "bob"}, Lock: true})
+	_, err = Start(context.Background(), cfg, Options{Dial: fakeDial(nil, &dials), Who: state.Lease{Holder: "bob"}, Lock: true})
 	require.Error(t, err)
 	assert.Equal(t, 5, outcome.Code(err))
 	assert.Contains(t, err.Error(), "alice@ci")
@@ -123,7 +125,7 @@ func TestStartTakesLeaseAndCancelsWhenLost(t *testing.T) {
 	case <-time.After(150 * time.Millisecond):
 	}
 	// `zdd rollback` takes the lease over: the run stops.
-	taken, err := Locker(cfg).TakeOver(deployer.Lease{Holder: "carol", Host: "laptop"}, l)
+	taken, err := Locker(cfg).TakeOver(state.Lease{Holder: "carol", Host: "laptop"}, l)
 	require.NoError(t, err)
 	defer taken.Release()
 	select {
@@ -136,12 +138,12 @@ func TestStartTakesLeaseAndCancelsWhenLost(t *testing.T) {
 func TestLockWaitReportsWaitingEvents(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Strategy.LockWait = 15 * time.Second // room for the lease's poll interval on a busy machine
-	first, err := Lock(context.Background(), cfg, deployer.Lease{Holder: "alice", Host: "ci"}, nil)
+	first, err := Lock(context.Background(), cfg, state.Lease{Holder: "alice", Host: "ci"}, nil)
 	require.NoError(t, err)
 	time.AfterFunc(4500*time.Millisecond, func() { _ = first.Release() })
 	var got []deployer.Event
 	sink := deployer.SinkFunc(func(e deployer.Event) { got = append(got, e) })
-	held, err := Lock(context.Background(), cfg, deployer.Lease{Holder: "bob", Host: "ci"}, sink)
+	held, err := Lock(context.Background(), cfg, state.Lease{Holder: "bob", Host: "ci"}, sink)
 	require.NoError(t, err, "the lease is free after 4.5 s of the 15 s wait")
 	defer held.Release()
 	require.NotEmpty(t, got, "a wait of 4.5 s reports (every 4 s)")

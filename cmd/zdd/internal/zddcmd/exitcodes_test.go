@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
-	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 )
 
@@ -44,8 +44,8 @@ func sampleWAR(t *testing.T) string {
 }
 
 func holdLock(t *testing.T, stateDir string) {
-	held, err := (&deployer.Locker{Dir: stateDir}).Acquire(context.Background(),
-		deployer.Lease{Holder: "alice", Host: "ci", PID: 7, Command: "zdd deploy x.war"}, 0)
+	held, err := (&state.Locker{Dir: stateDir}).Acquire(context.Background(),
+		state.Lease{Holder: "alice", Host: "ci", PID: 7, Command: "zdd deploy x.war"}, 0)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = held.Release() })
 }

@@ -14,11 +14,13 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 )
 
 // warFile builds the sample WAR of version in a temporary file.
-func warFile(t *testing.T, version string) deployer.WARInfo {
+func warFile(t *testing.T, version string) plan.WARInfo {
 	p := filepath.Join(t.TempDir(), "app-"+version+".war")
 	f, err := os.Create(p)
 	require.NoError(t, err)
@@ -35,15 +37,15 @@ func (w *world) release(t *testing.T, version string, pause bool) error {
 	spec := *w.spec
 	spec.NoDrain, spec.PauseAfterCanary = true, pause
 	e := &deployer.Engine{Spec: &spec, Managers: map[string]deployer.Manager{}, Router: w.cluster.Router(),
-		Prober: w.cluster.Prober(), Journal: w.journal(), Store: deployer.NewStore(w.cfg.State.Dir)}
+		Prober: w.cluster.Prober(), Journal: w.journal(), Store: state.NewStore(w.cfg.State.Dir)}
 	for _, n := range nodes {
 		e.Managers[n] = w.cluster.Manager(n)
 	}
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
-	plan, err := deployer.BuildPlan(&spec, st, version, warFile(t, version))
+	plan, err := plan.BuildPlan(&spec, st, version, warFile(t, version))
 	require.NoError(t, err)
-	return e.Start(context.Background(), plan, deployer.Lease{Holder: "alice", Host: "ci", Command: "zdd deploy"})
+	return e.Start(context.Background(), plan, state.Lease{Holder: "alice", Host: "ci", Command: "zdd deploy"})
 }
 
 func TestRollbackAdoptedRefusesThenWARWorks(t *testing.T) {

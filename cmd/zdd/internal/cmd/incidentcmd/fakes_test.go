@@ -14,6 +14,8 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/deployertest"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 )
 
@@ -22,7 +24,7 @@ var nodes = []string{"n1", "n2", "n3"}
 // world is a fake cluster of three nodes, a state directory and test streams.
 type world struct {
 	cfg      *config.Config
-	spec     *deployer.Spec
+	spec     *plan.Spec
 	cluster  *deployertest.Cluster
 	dials    int
 	io       *iostreams.IOStreams
@@ -34,10 +36,10 @@ func newWorld(t *testing.T, versions ...string) *world {
 	cfg := config.Default()
 	cfg.State.Dir = t.TempDir()
 	w := &world{cfg: &cfg, cluster: deployertest.New(nodes, versions...),
-		spec: &deployer.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 1,
+		spec: &plan.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 1,
 			HealthTimeout: time.Second, ReplicationTimeout: time.Second, DrainTimeout: time.Second}}
 	for _, n := range nodes {
-		w.spec.Nodes = append(w.spec.Nodes, deployer.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
+		w.spec.Nodes = append(w.spec.Nodes, plan.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
 	}
 	w.reset()
 	return w
@@ -59,12 +61,12 @@ func (w *world) deps() Deps {
 			}
 			return &Cluster{Spec: w.spec, Managers: ms, Router: w.cluster.Router(), Prober: w.cluster.Prober()}, nil
 		},
-		Who: deployer.Lease{Holder: "tester", Host: "here", PID: 1, Command: "zdd rollback"}}
+		Who: state.Lease{Holder: "tester", Host: "here", PID: 1, Command: "zdd rollback"}}
 }
 
-func (w *world) journal() *deployer.Journal { return &deployer.Journal{Dir: w.cfg.State.Dir} }
+func (w *world) journal() *state.Journal { return &state.Journal{Dir: w.cfg.State.Dir} }
 
-func (w *world) history(t *testing.T) []deployer.HistoryEntry {
+func (w *world) history(t *testing.T) []state.HistoryEntry {
 	h, err := w.journal().History()
 	require.NoError(t, err)
 	return h
@@ -74,9 +76,9 @@ func (w *world) history(t *testing.T) []deployer.HistoryEntry {
 // started d ago.
 func (w *world) released(t *testing.T, from []string, version, sha string, d time.Duration) {
 	start := time.Now().Add(-d).UTC()
-	rel := &deployer.Release{ID: version + "-" + start.Format("20060102T150405Z"), Command: "zdd deploy app.war",
-		Holder: "alice", Host: "ci", Started: start, Status: deployer.StatusDone,
-		Plan: deployer.Plan{App: "app", From: from, To: version, SHA256: sha}}
+	rel := &state.Release{ID: version + "-" + start.Format("20060102T150405Z"), Command: "zdd deploy app.war",
+		Holder: "alice", Host: "ci", Started: start, Status: state.StatusDone,
+		Plan: plan.Plan{App: "app", From: from, To: version, SHA256: sha}}
 	j := w.journal()
 	require.NoError(t, j.Save(rel))
 	require.NoError(t, j.AppendHistory(rel))
@@ -89,13 +91,13 @@ func (w *world) storeWAR(t *testing.T, version string) string {
 	require.NoError(t, err)
 	require.NoError(t, testenv.BuildWAR(f, testenv.WAROptions{Version: version}))
 	require.NoError(t, f.Close())
-	info, err := deployer.NewStore(w.cfg.State.Dir).Put(src)
+	info, err := state.NewStore(w.cfg.State.Dir).Put(src)
 	require.NoError(t, err)
 	return info.SHA256
 }
 
 // writeLease writes the lease file as a holder would.
-func (w *world) writeLease(t *testing.T, l deployer.Lease) {
+func (w *world) writeLease(t *testing.T, l state.Lease) {
 	b, err := json.Marshal(l)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(w.cfg.State.Dir, "lock.json"), b, 0o644))

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
-	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // HistoryOptions are the inputs of `zdd history`.
@@ -42,7 +42,7 @@ func NewCmdHistory(f *cmdutil.Factory, runF func(context.Context, *HistoryOption
 
 // HistoryJSON is one entry of `zdd history --output json`: the journal's entry with its duration.
 type HistoryJSON struct {
-	deployer.HistoryEntry
+	state.HistoryEntry
 	DurationS float64 `json:"duration_s"`
 }
 
@@ -52,7 +52,7 @@ func RunHistory(_ context.Context, opts *HistoryOptions) error {
 	if err != nil {
 		return err
 	}
-	hist, err := (&deployer.Journal{Dir: cfg.State.Dir}).History()
+	hist, err := (&state.Journal{Dir: cfg.State.Dir}).History()
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func RunHistory(_ context.Context, opts *HistoryOptions) error {
 		if h.LostSessions > 0 {
 			outcome += fmt.Sprintf(", %d sessions ended", h.LostSessions)
 		}
-		if h.TakenOverBy != "" && h.Kind == deployer.KindRelease {
+		if h.TakenOverBy != "" && h.Kind == state.KindRelease {
 			outcome += ", " + h.TakenOverBy
 		}
 		if h.Note != "" {
@@ -98,9 +98,9 @@ func RunHistory(_ context.Context, opts *HistoryOptions) error {
 	return tw.Flush()
 }
 
-func kindOf(h deployer.HistoryEntry) string {
+func kindOf(h state.HistoryEntry) string {
 	if h.Kind == "" {
-		return deployer.KindRelease
+		return state.KindRelease
 	}
 	return h.Kind
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // Deps are what the commands take from the factory.
@@ -31,7 +32,7 @@ type Deps struct {
 	// Config resolves and validates the configuration.
 	Config func() (*config.Config, error)
 	// Who is this process, for the lease and the journal (set when the command runs).
-	Who deployer.Lease
+	Who state.Lease
 	// Output is "text" or "json".
 	Output string
 	// Dial connects to the cluster (Dial in production, fakes in tests).
@@ -71,7 +72,7 @@ func (d *Deps) prepare(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-func (d *Deps) locker(cfg *config.Config) *deployer.Locker { return wiring.Locker(cfg) }
+func (d *Deps) locker(cfg *config.Config) *state.Locker { return wiring.Locker(cfg) }
 
 func (d *Deps) sink() deployer.Sink {
 	if d.Output == "json" {
@@ -146,7 +147,7 @@ func (d *Deps) confirm(question string, yes bool) error {
 }
 
 // whoAmI describes this process (wiring.WhoAmI).
-func whoAmI(cmd *cobra.Command, args []string) deployer.Lease { return wiring.WhoAmI(cmd, args) }
+func whoAmI(cmd *cobra.Command, args []string) state.Lease { return wiring.WhoAmI(cmd, args) }
 
 // interrupted classifies an unclassified error after Ctrl-C as an interruption (exit 130).
 func interrupted(ctx context.Context, err error) error {

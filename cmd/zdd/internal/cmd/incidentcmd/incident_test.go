@@ -16,6 +16,8 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 func (w *world) rollback(mod func(*RollbackOptions)) error {
@@ -82,13 +84,13 @@ func TestRollbackHard(t *testing.T) {
 	hist := w.history(t)
 	require.Len(t, hist, 3)
 	last := hist[2]
-	assert.Equal(t, deployer.KindRollback, last.Kind)
-	assert.Equal(t, deployer.StatusDone, last.Status)
+	assert.Equal(t, state.KindRollback, last.Kind)
+	assert.Equal(t, state.StatusDone, last.Status)
 	assert.Equal(t, 7, last.LostSessions)
 	assert.Equal(t, "001", last.To)
 	assert.Equal(t, shaA, last.SHA256)
 	require.NotNil(t, last.RolledBack)
-	assert.Equal(t, deployer.RolledBack{Version: "002", SHA256: shaB}, *last.RolledBack)
+	assert.Equal(t, state.RolledBack{Version: "002", SHA256: shaB}, *last.RolledBack)
 	assert.Equal(t, "tester", last.Holder)
 	_, err = os.Stat(w.lockFile())
 	assert.ErrorIs(t, err, os.ErrNotExist, "the lease is released")
@@ -120,7 +122,7 @@ func TestRollbackWithoutTerminalNeverPromptsAndRuns(t *testing.T) {
 	assert.Contains(t, w.out.String(), "rollback: success 001,002 -> 003 in ")
 	hist := w.history(t)
 	require.Len(t, hist, 3)
-	assert.Equal(t, deployer.KindRollback, hist[2].Kind)
+	assert.Equal(t, state.KindRollback, hist[2].Kind)
 	assert.Equal(t, shaA, hist[2].SHA256, "003 is the code of 001")
 	require.NotNil(t, hist[2].RolledBack)
 	assert.Equal(t, shaB, hist[2].RolledBack.SHA256)
@@ -213,7 +215,7 @@ func TestResumeAndAbortNothingExit6(t *testing.T) {
 
 func TestResumeRefusesPaused(t *testing.T) {
 	w := newWorld(t, "001")
-	rel := &deployer.Release{ID: "002-x", Status: deployer.StatusPaused, Plan: deployer.Plan{App: "app", From: []string{"001"}, To: "002"}}
+	rel := &state.Release{ID: "002-x", Status: state.StatusPaused, Plan: plan.Plan{App: "app", From: []string{"001"}, To: "002"}}
 	require.NoError(t, w.journal().Save(rel))
 	err := RunResume(context.Background(), &ResumeOptions{Deps: w.deps()})
 	assert.Equal(t, 6, outcome.Code(err))

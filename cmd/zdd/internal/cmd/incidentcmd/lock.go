@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
-	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // LockOptions are the inputs of `zdd lock status` and `zdd lock release`.
@@ -57,9 +57,9 @@ records who did it in the history; use it only when its holder is gone for sure.
 
 // LockStatus is `zdd lock status --output json`.
 type LockStatus struct {
-	Held  bool            `json:"held"`
-	Live  bool            `json:"live"`
-	Lease *deployer.Lease `json:"lease,omitempty"`
+	Held  bool         `json:"held"`
+	Live  bool         `json:"live"`
+	Lease *state.Lease `json:"lease,omitempty"`
 }
 
 // RunLockStatus prints the lease.
@@ -97,11 +97,11 @@ func RunLockRelease(_ context.Context, opts *LockOptions) error {
 		return err
 	}
 	locker := opts.locker(cfg)
-	var was *deployer.Lease
+	var was *state.Lease
 	if opts.Force {
 		was, err = locker.ForceRelease()
 		if err == nil {
-			err = (&deployer.Journal{Dir: cfg.State.Dir, Policy: cfg.State.Policy()}).RecordLockRelease(opts.Who, was)
+			err = (&state.Journal{Dir: cfg.State.Dir, Policy: cfg.State.Policy()}).RecordLockRelease(opts.Who, was)
 		}
 	} else {
 		was, err = locker.ReleaseStale()

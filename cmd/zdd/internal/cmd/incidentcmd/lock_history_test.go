@@ -13,13 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
-	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
-func lease(expires time.Duration) deployer.Lease {
+func lease(expires time.Duration) state.Lease {
 	now := time.Now().UTC().Truncate(time.Second)
-	return deployer.Lease{Holder: "alice", Host: "ci", PID: 42, Command: "zdd deploy app.war",
+	return state.Lease{Holder: "alice", Host: "ci", PID: 42, Command: "zdd deploy app.war",
 		Started: now.Add(-time.Minute), Expires: now.Add(expires), Token: "secret-token"}
 }
 
@@ -68,13 +69,13 @@ func TestLockReleaseLiveNeedsForce(t *testing.T) {
 	assert.Empty(t, w.history(t))
 
 	d := w.deps()
-	d.Who = deployer.Lease{Holder: "bob", Host: "ops", PID: 7, Command: "zdd lock release --force=true"}
+	d.Who = state.Lease{Holder: "bob", Host: "ops", PID: 7, Command: "zdd lock release --force=true"}
 	require.NoError(t, RunLockRelease(context.Background(), &LockOptions{Deps: d, Force: true}))
 	assert.NoFileExists(t, w.lockFile())
 	assert.Contains(t, w.out.String(), "released the lease of alice@ci (pid 42)")
 	hist := w.history(t)
 	require.Len(t, hist, 1)
-	assert.Equal(t, deployer.KindLockRelease, hist[0].Kind)
+	assert.Equal(t, state.KindLockRelease, hist[0].Kind)
 	assert.Equal(t, "bob", hist[0].Holder)
 	assert.Equal(t, "ops", hist[0].Host)
 	assert.Equal(t, "zdd lock release --force=true", hist[0].Command)
@@ -126,12 +127,12 @@ func TestHistoryText(t *testing.T) {
 	shaA := strings.Repeat("a", 64)
 	w.released(t, nil, "001", shaA, time.Hour)
 	w.released(t, []string{"001"}, "002", strings.Repeat("b", 64), 30*time.Minute)
-	rb := &deployer.Release{ID: "003-r", Kind: deployer.KindRollback, Command: "zdd rollback --hard", Holder: "bob", Host: "ops",
-		Started: time.Now().Add(-time.Minute).UTC(), Status: deployer.StatusDone, LostSessions: 4,
-		RolledBack: &deployer.RolledBack{Version: "002", SHA256: strings.Repeat("b", 64)},
-		Plan:       deployer.Plan{App: "app", From: []string{"001", "002"}, To: "001", SHA256: shaA}}
+	rb := &state.Release{ID: "003-r", Kind: state.KindRollback, Command: "zdd rollback --hard", Holder: "bob", Host: "ops",
+		Started: time.Now().Add(-time.Minute).UTC(), Status: state.StatusDone, LostSessions: 4,
+		RolledBack: &state.RolledBack{Version: "002", SHA256: strings.Repeat("b", 64)},
+		Plan:       plan.Plan{App: "app", From: []string{"001", "002"}, To: "001", SHA256: shaA}}
 	require.NoError(t, w.journal().AppendHistory(rb))
-	require.NoError(t, w.journal().RecordLockRelease(deployer.Lease{Holder: "carol", Host: "lap", Command: "zdd lock release --force"}, nil))
+	require.NoError(t, w.journal().RecordLockRelease(state.Lease{Holder: "carol", Host: "lap", Command: "zdd lock release --force"}, nil))
 
 	out := w.historyRun(t, "text", 0)
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
@@ -171,7 +172,7 @@ func TestHistoryJSON(t *testing.T) {
 	assert.Equal(t, "002", got[1].To)
 	assert.Equal(t, []string{"001"}, got[1].From)
 	assert.Equal(t, "B", got[1].SHA256)
-	assert.Equal(t, deployer.KindRelease, got[1].Kind)
+	assert.Equal(t, state.KindRelease, got[1].Kind)
 	assert.InDelta(t, 90, got[0].DurationS, 5, "started 90 s before it was recorded")
 	assert.InDelta(t, got[0].Duration().Seconds(), got[0].DurationS, 0.001)
 

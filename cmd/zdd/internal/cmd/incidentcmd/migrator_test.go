@@ -11,6 +11,8 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/deployertest"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // withDatabase is the world's Deps with a database configured: its Dial gives the cluster m.
@@ -34,14 +36,14 @@ func (w *world) withDatabase(m *deployertest.Migrator) Deps {
 func TestResumeBeforeContractRunsIt(t *testing.T) {
 	w := newWorld(t, "002")
 	m := &deployertest.Migrator{}
-	steps := []deployer.Step{{Route: &deployer.RouteStep{In: nodes}},
-		{Undeploy: &deployer.UndeployStep{Versions: []string{"001"}, Nodes: nodes, OnlyIfDrained: true}},
-		{Migrate: &deployer.MigrateStep{Phase: "contract"}}}
-	rel := &deployer.Release{ID: "002-x", Command: "zdd deploy", Holder: "alice", Host: "ci",
-		Started: time.Now().Add(-time.Minute).UTC(), Status: deployer.StatusRunning, Current: 2,
-		Plan: deployer.Plan{App: "app", From: []string{"001"}, To: "002", Steps: steps}}
+	steps := []plan.Step{{Route: &plan.RouteStep{In: nodes}},
+		{Undeploy: &plan.UndeployStep{Versions: []string{"001"}, Nodes: nodes, OnlyIfDrained: true}},
+		{Migrate: &plan.MigrateStep{Phase: "contract"}}}
+	rel := &state.Release{ID: "002-x", Command: "zdd deploy", Holder: "alice", Host: "ci",
+		Started: time.Now().Add(-time.Minute).UTC(), Status: state.StatusRunning, Current: 2,
+		Plan: plan.Plan{App: "app", From: []string{"001"}, To: "002", Steps: steps}}
 	for i, s := range steps {
-		rel.Steps = append(rel.Steps, deployer.StepRecord{Step: s.String()})
+		rel.Steps = append(rel.Steps, state.StepRecord{Step: s.String()})
 		if i < 2 {
 			rel.Steps[i].Started, rel.Steps[i].Finished = rel.Started, rel.Started
 		}
@@ -53,7 +55,7 @@ func TestResumeBeforeContractRunsIt(t *testing.T) {
 	assert.Equal(t, []string{"contract"}, m.Take())
 	cur, err := w.journal().Current()
 	require.NoError(t, err)
-	assert.Equal(t, deployer.StatusDone, cur.Status)
+	assert.Equal(t, state.StatusDone, cur.Status)
 	assert.Contains(t, w.out.String(), "resume: success")
 }
 

@@ -3,7 +3,7 @@ package incidentcmd
 import (
 	"context"
 
-	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/state"
 
 	"github.com/spf13/cobra"
 
@@ -74,7 +74,7 @@ func RunResume(ctx context.Context, opts *ResumeOptions) error {
 		return err
 	}
 	if opts.Abort {
-		if rel, err := (&deployer.Journal{Dir: cfg.State.Dir}).Current(); err == nil && rel != nil && rel.Status == deployer.StatusPaused {
+		if rel, err := (&state.Journal{Dir: cfg.State.Dir}).Current(); err == nil && rel != nil && rel.Status == state.StatusPaused {
 			return runRollback(ctx, &RollbackOptions{Deps: opts.Deps, Hard: opts.Hard, Yes: opts.Yes, NoDrain: opts.NoDrain}, "abort")
 		}
 	}

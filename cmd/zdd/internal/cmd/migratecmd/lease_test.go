@@ -10,9 +10,9 @@ import (
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/wiring"
-	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // `zdd migrate up` takes the release lease: while a release holds it, nothing is applied
@@ -22,9 +22,9 @@ func TestMigrateUpTakesTheReleaseLease(t *testing.T) {
 	cfg.State.Dir = t.TempDir()
 	cfg.Strategy.LockWait = 0
 	lock := func(ctx context.Context) (context.Context, func(), error) {
-		return lockWith(ctx, &cfg, deployer.Lease{Holder: "ops", Host: "here", Command: "zdd migrate up"})
+		return lockWith(ctx, &cfg, state.Lease{Holder: "ops", Host: "here", Command: "zdd migrate up"})
 	}
-	release, err := wiring.Lock(context.Background(), &cfg, deployer.Lease{Holder: "alice", Host: "ci", Command: "zdd deploy"}, nil)
+	release, err := wiring.Lock(context.Background(), &cfg, state.Lease{Holder: "alice", Host: "ci", Command: "zdd deploy"}, nil)
 	require.NoError(t, err)
 
 	streams, _, _, _ := iostreams.Test()

@@ -9,9 +9,9 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/wiring"
-	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/schema"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // UpOptions are the inputs of `zdd migrate up`.
@@ -24,7 +24,7 @@ type UpOptions struct {
 	// runs its migrations under it too) and returns the context to run with, cancelled when
 	// the lease is lost, and the function that releases it. Nil takes none (tests).
 	Lock func(ctx context.Context) (context.Context, func(), error)
-	who  deployer.Lease
+	who  state.Lease
 }
 
 // NewCmdUp returns `zdd migrate up`. runF, if not nil, replaces the logic (tests).
@@ -110,7 +110,7 @@ func printApplied(opts *UpOptions, res []schema.Result) error {
 
 // lockFromFactory takes the release lease for who with the validated configuration (see
 // lockWith), for `zdd migrate up`.
-func lockFromFactory(ctx context.Context, f *cmdutil.Factory, who deployer.Lease) (context.Context, func(), error) {
+func lockFromFactory(ctx context.Context, f *cmdutil.Factory, who state.Lease) (context.Context, func(), error) {
 	cfg, err := f.Config()
 	if err != nil {
 		return nil, nil, err
@@ -120,11 +120,11 @@ func lockFromFactory(ctx context.Context, f *cmdutil.Factory, who deployer.Lease
 
 // lockWith takes the release lease (wiring.Lock) and returns a context cancelled when it is
 // lost and the function that gives it back.
-func lockWith(ctx context.Context, cfg *config.Config, who deployer.Lease) (context.Context, func(), error) {
+func lockWith(ctx context.Context, cfg *config.Config, who state.Lease) (context.Context, func(), error) {
 	held, err := wiring.Lock(ctx, cfg, who, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	lctx, stop := deployer.WhileHeld(ctx, held)
+	lctx, stop := state.WhileHeld(ctx, held)
 	return lctx, func() { stop(); _ = held.Release() }, nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -51,7 +52,7 @@ type Deps struct {
 	// Dial connects to the cluster.
 	Dial DialFunc
 	// Who is this process, for the release lock and the journal (set when the command runs).
-	Who deployer.Lease
+	Who state.Lease
 }
 
 func newDeps(f *cmdutil.Factory) Deps {
@@ -71,7 +72,7 @@ func (d *Deps) startUnlocked(ctx context.Context, cfg *config.Config, sink deplo
 }
 
 // whoAmI describes this process for the lock (wiring.WhoAmI).
-func whoAmI(cmd *cobra.Command, args []string) deployer.Lease { return wiring.WhoAmI(cmd, args) }
+func whoAmI(cmd *cobra.Command, args []string) state.Lease { return wiring.WhoAmI(cmd, args) }
 
 // prepare is the common start of the RunE of a command that takes the release lease (deploy,
 // promote, drain): the --output check, --lock-wait bound to strategy.lock_wait, and who runs it.

@@ -11,6 +11,7 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/internal/redact"
 	"github.com/saitodrom/zdd/internal/tlsconf"
 	"github.com/saitodrom/zdd/watch"
@@ -77,7 +78,7 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 	defer cancel()
 	started := time.Now()
 	rep := newReporter(opts.IO, opts.Output)
-	var plan *deployer.Plan
+	var plan *plan.Plan
 	app := ""
 	var running []string // nil until read: the summary then says so instead of "nothing"
 	defer func() {
@@ -165,7 +166,7 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 
 // writeChart writes the chart of --chart. The release has ended: a failure to write is
 // reported on stderr and does not change the release's outcome.
-func writeChart(opts *DeployOptions, plan *deployer.Plan, r *watch.Report, events []deployer.Event) {
+func writeChart(opts *DeployOptions, plan *plan.Plan, r *watch.Report, events []deployer.Event) {
 	title := fmt.Sprintf("zdd deploy %s %s -> %s, watching %s", plan.App, strings.Join(plan.From, ","), plan.To, redact.URL(opts.Watch[0]))
 	for _, e := range events {
 		if e.Type == deployer.EventSummary && e.Summary != nil {

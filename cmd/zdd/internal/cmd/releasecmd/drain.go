@@ -12,6 +12,8 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -55,7 +57,7 @@ func RunDrain(ctx context.Context, opts *DrainOptions) (err error) {
 	defer cancel()
 	started := time.Now()
 	rep := newReporter(opts.IO, opts.Output)
-	var rel *deployer.Release
+	var rel *state.Release
 	app := ""
 	defer func() {
 		err = finalError(ctx, "drain", opts.Timeout, err)
@@ -87,7 +89,7 @@ func RunDrain(ctx context.Context, opts *DrainOptions) (err error) {
 // noReleaseInProgress refuses to drain while the journal's release is paused or did not finish:
 // the old version may still serve on nodes the release has not reached.
 func noReleaseInProgress(cfg *config.Config) error {
-	rel, err := (&deployer.Journal{Dir: cfg.State.Dir}).Current()
+	rel, err := (&state.Journal{Dir: cfg.State.Dir}).Current()
 	if err != nil {
 		return outcome.Classify(outcome.ErrNeedsAttention, err)
 	}
@@ -95,11 +97,11 @@ func noReleaseInProgress(cfg *config.Config) error {
 		return nil
 	}
 	switch rel.Status {
-	case deployer.StatusPaused:
+	case state.StatusPaused:
 		return outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
 			fmt.Errorf("drain: release %s is paused after its canary; the old version still serves", rel.ID)),
 			"nothing was changed; run `zdd promote` (or `zdd rollback`) first")
-	case deployer.StatusRunning, deployer.StatusInterrupted:
+	case state.StatusRunning, state.StatusInterrupted:
 		return outcome.WithHint(outcome.Classify(outcome.ErrPreflight,
 			fmt.Errorf("drain: release %s did not finish (it is %s at step %d)", rel.ID, rel.Status, rel.Current+1)),
 			"nothing was changed; `zdd status` shows where it stopped; finish or undo it first")
@@ -109,7 +111,7 @@ func noReleaseInProgress(cfg *config.Config) error {
 
 // drainRelease builds the release record that retires every version below the newest, after
 // checking that every node runs the newest.
-func drainRelease(ctx context.Context, e *deployer.Engine, who deployer.Lease) (*deployer.Release, error) {
+func drainRelease(ctx context.Context, e *deployer.Engine, who state.Lease) (*state.Release, error) {
 	st, err := e.Observe(ctx)
 	if err != nil {
 		return nil, outcome.Classify(outcome.ErrPreflight, err)
@@ -138,12 +140,12 @@ func drainRelease(ctx context.Context, e *deployer.Engine, who deployer.Lease) (
 			}
 		}
 	}
-	steps := deployer.SetFailurePolicy(deployer.DrainSteps(e.Spec, old))
-	rel := &deployer.Release{ID: newest + "-drain-" + time.Now().UTC().Format("20060102T150405Z"),
+	steps := plan.SetFailurePolicy(plan.DrainSteps(e.Spec, old))
+	rel := &state.Release{ID: newest + "-drain-" + time.Now().UTC().Format("20060102T150405Z"),
 		Command: who.Command, Holder: who.Holder, Host: who.Host, Started: time.Now().UTC(),
-		Plan: deployer.Plan{App: e.Spec.App, From: old, To: newest, Steps: steps}, Status: deployer.StatusRunning}
+		Plan: plan.Plan{App: e.Spec.App, From: old, To: newest, Steps: steps}, Status: state.StatusRunning}
 	for _, s := range steps {
-		rel.Steps = append(rel.Steps, deployer.StepRecord{Step: s.String()})
+		rel.Steps = append(rel.Steps, state.StepRecord{Step: s.String()})
 	}
 	return rel, nil
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/deployertest"
+	"github.com/saitodrom/zdd/deployer/plan"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 )
 
@@ -21,7 +23,7 @@ import (
 type world struct {
 	t        *testing.T
 	cfg      *config.Config
-	spec     *deployer.Spec
+	spec     *plan.Spec
 	cluster  *deployertest.Cluster
 	router   *deployertest.Router
 	lbErr    error
@@ -35,11 +37,11 @@ func newWorld(t *testing.T) *world {
 	cfg.State.Dir = t.TempDir()
 	nodes := []string{"n1", "n2", "n3"}
 	w := &world{t: t, cfg: &cfg, cluster: deployertest.New(nodes),
-		spec: &deployer.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2,
+		spec: &plan.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2,
 			HealthTimeout: 1e9, ReplicationTimeout: 1e9, DrainTimeout: 1e9}}
 	w.router = w.cluster.Router()
 	for _, n := range nodes {
-		w.spec.Nodes = append(w.spec.Nodes, deployer.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
+		w.spec.Nodes = append(w.spec.Nodes, plan.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
 	}
 	w.reset()
 	return w
@@ -63,7 +65,7 @@ func (w *world) deps() Deps {
 				CheckLB:   func(context.Context) error { return w.lbErr },
 				FreeSpace: func(string, int64) error { return nil }}, nil
 		},
-		Who: deployer.Lease{Holder: "tester", Host: "here", PID: 1, Command: "zdd deploy"}}
+		Who: state.Lease{Holder: "tester", Host: "here", PID: 1, Command: "zdd deploy"}}
 }
 
 // changes counts the changes on every node (deploys, stops, undeploys, resyncs) and the

@@ -16,6 +16,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -79,7 +80,7 @@ type PlanJSON struct {
 	// Schema is deployer.EventSchema.
 	Schema int `json:"schema"`
 	// Plan is the plan (durations in nanoseconds).
-	Plan *deployer.Plan `json:"plan"`
+	Plan *plan.Plan `json:"plan"`
 	// Text is the plan as the text output shows it, with the rollback of each step.
 	Text string `json:"text"`
 }
@@ -138,49 +139,49 @@ func (rf *ReleaseFlags) checkVersion(cfg *config.Config) error {
 	if rf.Version == "" && !rf.VersionSet {
 		return nil
 	}
-	return deployer.CheckVersionForm(rf.Version, cfg.App.VersionWidth)
+	return plan.CheckVersionForm(rf.Version, cfg.App.VersionWidth)
 }
 
 // buildPlan reads what every node runs and plans the release of war as version (the next
 // version when empty). It returns the versions it found running, also when it fails after
 // reading them (nil when it could not read them), so that a refusal can say what runs.
-func buildPlan(ctx context.Context, e *deployer.Engine, version string, war deployer.WARInfo) (*deployer.Plan, []string, error) {
+func buildPlan(ctx context.Context, e *deployer.Engine, version string, war plan.WARInfo) (*plan.Plan, []string, error) {
 	st, err := e.Observe(ctx)
 	if err != nil {
 		return nil, nil, outcome.Classify(outcome.ErrPreflight, err)
 	}
 	running := st.Versions()
 	if version == "" {
-		if version, err = deployer.NextVersion(running, e.Spec.VersionWidth); err != nil {
+		if version, err = plan.NextVersion(running, e.Spec.VersionWidth); err != nil {
 			return nil, running, err
 		}
-	} else if err := deployer.CheckVersion(version, e.Spec.VersionWidth, running); err != nil {
+	} else if err := plan.CheckVersion(version, e.Spec.VersionWidth, running); err != nil {
 		return nil, running, err
 	}
 	st.Age = e.MemberAge(ctx)
-	plan, err := deployer.BuildPlan(e.Spec, st, version, war)
+	plan, err := plan.BuildPlan(e.Spec, st, version, war)
 	return plan, running, err
 }
 
 // warInfo checks the WAR and returns its absolute path, checksum and size.
-func warInfo(path string) (deployer.WARInfo, error) {
+func warInfo(path string) (plan.WARInfo, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return deployer.WARInfo{}, outcome.Classify(outcome.ErrPreflight, err)
+		return plan.WARInfo{}, outcome.Classify(outcome.ErrPreflight, err)
 	}
 	size, err := tomcatmgr.CheckWAR(abs)
 	if err != nil {
-		return deployer.WARInfo{}, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
+		return plan.WARInfo{}, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
 			"nothing was changed; pass the WAR your build produced (a zip archive with WEB-INF/web.xml), e.g. target/app.war")
 	}
 	f, err := os.Open(abs)
 	if err != nil {
-		return deployer.WARInfo{}, outcome.Classify(outcome.ErrPreflight, fmt.Errorf("war: %w", err))
+		return plan.WARInfo{}, outcome.Classify(outcome.ErrPreflight, fmt.Errorf("war: %w", err))
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return deployer.WARInfo{}, outcome.Classify(outcome.ErrPreflight, fmt.Errorf("war: read %s: %w", abs, err))
+		return plan.WARInfo{}, outcome.Classify(outcome.ErrPreflight, fmt.Errorf("war: read %s: %w", abs, err))
 	}
-	return deployer.WARInfo{Path: abs, SHA256: hex.EncodeToString(h.Sum(nil)), Size: size}, nil
+	return plan.WARInfo{Path: abs, SHA256: hex.EncodeToString(h.Sum(nil)), Size: size}, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 )
 
 // PreviousFlags register the WAR of the running version when zdd did not deploy it (it ran
@@ -28,7 +29,7 @@ func addPreviousFlags(cmd *cobra.Command, pf *PreviousFlags) {
 // when the newest version running on every node has no WAR in zdd's store (the first rollback
 // after this release could only be --hard). It changes nothing; the WAR to register, if any,
 // is returned.
-func checkPrevious(ctx context.Context, e *deployer.Engine, pf PreviousFlags, newWAR deployer.WARInfo, warn func(string)) (*deployer.WARInfo, error) {
+func checkPrevious(ctx context.Context, e *deployer.Engine, pf PreviousFlags, newWAR plan.WARInfo, warn func(string)) (*plan.WARInfo, error) {
 	st, err := e.Observe(ctx)
 	if err != nil {
 		return nil, outcome.Classify(outcome.ErrPreflight, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // handDeployed puts version on every node, as a deploy through the Manager (not zdd) would.
@@ -32,7 +33,7 @@ func TestPlanWarnsAboutARunningVersionWithoutWAR(t *testing.T) {
 	require.NoError(t, RunPlan(context.Background(), opts))
 	assert.NotContains(t, w.err.String(), "warning")
 	assert.Contains(t, w.err.String(), "zdd deploy will register")
-	hist, err := (&deployer.Journal{Dir: w.cfg.State.Dir}).History()
+	hist, err := (&state.Journal{Dir: w.cfg.State.Dir}).History()
 	require.NoError(t, err)
 	assert.Empty(t, hist, "plan registers nothing")
 	assert.Zero(t, w.changes())
@@ -46,17 +47,17 @@ func TestDeployRegistersThePreviousWAR(t *testing.T) {
 		o.PreviousWAR, o.PreviousVersion, o.NoDrain = prev, "001", true
 	}))
 	assert.Contains(t, w.err.String(), "as the code of 001")
-	hist, err := (&deployer.Journal{Dir: w.cfg.State.Dir}).History()
+	hist, err := (&state.Journal{Dir: w.cfg.State.Dir}).History()
 	require.NoError(t, err)
 	require.Len(t, hist, 2)
-	assert.Equal(t, deployer.KindAdopt, hist[0].Kind)
+	assert.Equal(t, state.KindAdopt, hist[0].Kind)
 	assert.Equal(t, "001", hist[0].To)
 	info, err := deployer.InspectWAR(prev)
 	require.NoError(t, err)
 	assert.Equal(t, info.SHA256, hist[0].SHA256)
-	_, err = deployer.NewStore(w.cfg.State.Dir).Get(info.SHA256)
+	_, err = state.NewStore(w.cfg.State.Dir).Get(info.SHA256)
 	assert.NoError(t, err, "the WAR is in the release store")
-	g := deployer.LastGood(hist, "app", hist[1].SHA256)
+	g := state.LastGood(hist, "app", hist[1].SHA256)
 	require.NotNil(t, g, "the first rollback finds the registered code")
 	assert.Equal(t, "001", g.Entry.To)
 }
@@ -85,7 +86,7 @@ func TestDeployRefusesBadPreviousFlagsBeforeAnyChange(t *testing.T) {
 		assert.Contains(t, err.Error(), c.want, c)
 	}
 	assert.Zero(t, w.changes())
-	hist, err := (&deployer.Journal{Dir: w.cfg.State.Dir}).History()
+	hist, err := (&state.Journal{Dir: w.cfg.State.Dir}).History()
 	require.NoError(t, err)
 	assert.Empty(t, hist)
 }

@@ -8,9 +8,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
-	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/state"
 )
 
 // PromoteOptions are the inputs of `zdd promote`.
@@ -58,7 +58,7 @@ func RunPromote(ctx context.Context, opts *PromoteOptions) (err error) {
 	}
 	started := time.Now()
 	rep := newReporter(opts.IO, opts.Output)
-	var rel *deployer.Release
+	var rel *state.Release
 	defer func() {
 		err = finalError(ctx, "promote", opts.Timeout, err)
 		if rel != nil {
@@ -81,8 +81,8 @@ func RunPromote(ctx context.Context, opts *PromoteOptions) (err error) {
 
 // pausedRelease returns the journal's release if it is paused, else an outcome.ErrNothingToDo
 // error saying what the journal holds.
-func pausedRelease(cfg *config.Config) (*deployer.Release, error) {
-	rel, err := (&deployer.Journal{Dir: cfg.State.Dir}).Current()
+func pausedRelease(cfg *config.Config) (*state.Release, error) {
+	rel, err := (&state.Journal{Dir: cfg.State.Dir}).Current()
 	if err != nil {
 		return nil, outcome.Classify(outcome.ErrNeedsAttention, err)
 	}
@@ -91,7 +91,7 @@ func pausedRelease(cfg *config.Config) (*deployer.Release, error) {
 			fmt.Errorf("promote: no release is paused: the journal in %s has no release", cfg.State.Dir)),
 			"`zdd deploy` starts a release; state.dir must be the directory the paused release used")
 	}
-	if rel.Status != deployer.StatusPaused {
+	if rel.Status != state.StatusPaused {
 		return nil, outcome.WithHint(outcome.Classify(outcome.ErrNothingToDo,
 			fmt.Errorf("promote: no release is paused: the last release %s (%s) is %s", rel.ID, rel.Plan.To, rel.Status)),
 			"`zdd status` shows the release and every node")

@@ -16,6 +16,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -128,8 +129,8 @@ func TestDeployRefusesUnauthorised(t *testing.T) {
 
 func TestDeployLocked(t *testing.T) {
 	w := newWorld(t)
-	other, err := (&deployer.Locker{Dir: w.cfg.State.Dir}).Acquire(context.Background(),
-		deployer.Lease{Holder: "alice", Host: "ci", PID: 7, Command: "zdd deploy x.war"}, 0)
+	other, err := (&state.Locker{Dir: w.cfg.State.Dir}).Acquire(context.Background(),
+		state.Lease{Holder: "alice", Host: "ci", PID: 7, Command: "zdd deploy x.war"}, 0)
 	require.NoError(t, err)
 	defer other.Release()
 	err = w.deploy(t, "001", nil)

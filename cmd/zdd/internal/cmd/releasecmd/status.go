@@ -17,6 +17,7 @@ import (
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/lb/nginx"
 	"github.com/saitodrom/zdd/tomcatmgr"
@@ -219,13 +220,13 @@ func gather(ctx context.Context, cfg *config.Config, c *Cluster) *Status {
 			st.Database.Error = fail(err)
 		}
 	}
-	rel, err := (&deployer.Journal{Dir: cfg.State.Dir}).Current()
+	rel, err := (&state.Journal{Dir: cfg.State.Dir}).Current()
 	if err != nil {
 		fail(err)
 	} else if rel != nil {
 		st.Release = releaseStatus(rel)
 	}
-	lease, err := (&deployer.Locker{Dir: cfg.State.Dir}).Read()
+	lease, err := (&state.Locker{Dir: cfg.State.Dir}).Read()
 	if err != nil {
 		fail(err)
 	} else if lease != nil {
@@ -290,7 +291,7 @@ func routingStates(states map[string]lb.State) []NodeRoutingState {
 	return out
 }
 
-func releaseStatus(rel *deployer.Release) *ReleaseStatus {
+func releaseStatus(rel *state.Release) *ReleaseStatus {
 	rs := &ReleaseStatus{ID: rel.ID, Status: rel.Status, From: rel.Plan.From, To: rel.Plan.To, Step: rel.Current + 1,
 		Steps: len(rel.Plan.Steps), Holder: rel.Holder, Host: rel.Host, Started: rel.Started, Updated: rel.Updated, Error: rel.Error}
 	if rel.Current < len(rel.Plan.Steps) {
@@ -364,7 +365,7 @@ func writeRelease(b *strings.Builder, st *Status) {
 			from = strings.Join(r.From, ",")
 		}
 		fmt.Fprintf(b, "release %s: %s -> %s, %s", r.ID, from, r.To, r.Status)
-		if r.Current != "" && r.Status != deployer.StatusDone {
+		if r.Current != "" && r.Status != state.StatusDone {
 			fmt.Fprintf(b, " at step %d/%d: %s", r.Step, r.Steps, strings.Join(strings.Fields(r.Current), " "))
 		}
 		fmt.Fprintf(b, "\n  by %s@%s, started %s, updated %s\n", r.Holder, r.Host, r.Started.Format(time.RFC3339), r.Updated.Format(time.RFC3339))

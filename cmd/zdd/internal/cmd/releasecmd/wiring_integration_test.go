@@ -14,7 +14,7 @@ import (
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/zddcmd"
-	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/watch"
 )
 
@@ -114,7 +114,7 @@ func TestResumeWithDatabaseBeforeContract(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	j := &deployer.Journal{Dir: c.stateDir()}
+	j := &state.Journal{Dir: c.stateDir()}
 	go func() { // interrupt the release once its drain runs
 		for ctx.Err() == nil {
 			if rel, _ := j.Current(); rel != nil && rel.Plan.To == "002" && rel.Current < len(rel.Plan.Steps) &&
@@ -131,7 +131,7 @@ func TestResumeWithDatabaseBeforeContract(t *testing.T) {
 	require.Equal(t, 130, code)
 	rel, err := j.Current()
 	require.NoError(t, err)
-	require.Equal(t, deployer.StatusInterrupted, rel.Status)
+	require.Equal(t, state.StatusInterrupted, rel.Status)
 	last := rel.Plan.Steps[len(rel.Plan.Steps)-1]
 	require.NotNil(t, last.Migrate, "the plan ends with its contract migrations")
 	require.Equal(t, "contract", last.Migrate.Phase)
@@ -146,7 +146,7 @@ func TestResumeWithDatabaseBeforeContract(t *testing.T) {
 	assert.Regexp(t, `\[\d+ migrate\]`, stderr, "the contract step ran")
 	rel, err = j.Current()
 	require.NoError(t, err)
-	assert.Equal(t, deployer.StatusDone, rel.Status)
+	assert.Equal(t, state.StatusDone, rel.Status)
 	assert.Equal(t, 6, first(c.run(t, "resume")), "resume twice: nothing to do")
 
 	r := stop()

@@ -1,4 +1,4 @@
-package deployer
+package state
 
 import (
 	"context"
@@ -59,7 +59,8 @@ type Locker struct {
 	Policy statedir.Policy
 }
 
-func (l *Locker) ttl() time.Duration {
+// LeaseTTL is how long a lease lasts without renewal: TTL, or 30 s when TTL is unset.
+func (l *Locker) LeaseTTL() time.Duration {
 	if l.TTL <= 0 {
 		return 30 * time.Second
 	}
@@ -111,7 +112,7 @@ func (l *Locker) Acquire(ctx context.Context, me Lease, waitFor time.Duration) (
 // in the history and print); otherwise it waits up to max(LockWait, TTL), calling onWait (may be
 // nil) with the holder, and fails with outcome.ErrLocked naming the holder if it kept renewing.
 func (l *Locker) AcquireIncident(ctx context.Context, me Lease, onWait func(holder Lease, until time.Time)) (*Held, error) {
-	return l.AcquireWith(ctx, me, AcquireOptions{Wait: max(l.LockWait, l.ttl()), TakeOverDead: true, OnWait: onWait})
+	return l.AcquireWith(ctx, me, AcquireOptions{Wait: max(l.LockWait, l.LeaseTTL()), TakeOverDead: true, OnWait: onWait})
 }
 
 // AcquireWith takes the lease for me as o says. Errors: outcome.ErrLocked (naming the holder)
@@ -141,7 +142,7 @@ func (l *Locker) AcquireWith(ctx context.Context, me Lease, o AcquireOptions) (*
 	if o.Wait <= 0 {
 		// No wait: one try (wait.Until without a timeout would poll until the lease is free).
 		_, err = try(ctx)
-	} else if err = wait.Until(ctx, l.pollInterval(), o.Wait, "the release lock", try); errors.Is(err, wait.ErrTimeout) {
+	} else if err = wait.Until(ctx, l.PollInterval(), o.Wait, "the release lock", try); errors.Is(err, wait.ErrTimeout) {
 		err = nil
 	}
 	if err != nil {
@@ -153,8 +154,10 @@ func (l *Locker) AcquireWith(ctx context.Context, me Lease, o AcquireOptions) (*
 	return held, nil
 }
 
-func (l *Locker) pollInterval() time.Duration {
-	return min(500*time.Millisecond, max(l.ttl()/10, 10*time.Millisecond))
+// PollInterval is how often a wait for the lease reads it again: a tenth of LeaseTTL, between
+// 10 ms and 500 ms.
+func (l *Locker) PollInterval() time.Duration {
+	return min(500*time.Millisecond, max(l.LeaseTTL()/10, 10*time.Millisecond))
 }
 
 func lockedError(holder *Lease, waited time.Duration) error {
@@ -209,7 +212,7 @@ func (l *Locker) install(me Lease, prev *Lease, reason string) (*Held, error) {
 	me.Generation = gen + 1
 	me.Token = newToken()
 	me.Started = time.Now().UTC()
-	me.Expires = me.Started.Add(l.ttl())
+	me.Expires = me.Started.Add(l.LeaseTTL())
 	if err := l.Policy.WriteAtomic(l.genPath(), fmt.Appendf(nil, "%d\n", me.Generation)); err != nil {
 		return nil, fmt.Errorf("lock: write %s: %w", l.genPath(), err)
 	}

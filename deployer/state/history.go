@@ -1,4 +1,4 @@
-package deployer
+package state
 
 import (
 	"bufio"
@@ -42,13 +42,13 @@ func (j *Journal) RecordLockRelease(me Lease, was *Lease) error {
 		note = fmt.Sprintf("released the lease of %s@%s (pid %d) running %q since %s, expiring %s",
 			was.Holder, was.Host, was.PID, was.Command, was.Started.Format(time.RFC3339), was.Expires.Format(time.RFC3339))
 	}
-	return j.appendEntry(HistoryEntry{ID: "lock-" + now.Format("20060102T150405.000Z"), Kind: KindLockRelease,
+	return j.AppendEntry(HistoryEntry{ID: "lock-" + now.Format("20060102T150405.000Z"), Kind: KindLockRelease,
 		Status: StatusDone, Started: now, Finished: now, Holder: me.Holder, Host: me.Host, Command: me.Command, Note: note})
 }
 
-// contractRan tells whether r ran contract migrations (that were pending when its contract
+// ContractRan tells whether r ran contract migrations (that were pending when its contract
 // step started).
-func contractRan(r *Release) bool { return len(r.Contracts) > 0 }
+func ContractRan(r *Release) bool { return len(r.Contracts) > 0 }
 
 // Good is the last good release as history knows it.
 type Good struct {

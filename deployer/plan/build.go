@@ -1,8 +1,9 @@
-package deployer
+package plan
 
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -13,7 +14,8 @@ import (
 
 // NodeSpec is one Tomcat node as the engine sees it.
 type NodeSpec struct {
-	// Name is the node's name (and the key of Engine.Managers and of the load balancer's states).
+	// Name is the node's name (and the key of deployer.Engine.Managers and of the load
+	// balancer's states).
 	Name string
 	// URL is the node's own address (not through the load balancer), e.g. http://10.0.0.1:8080.
 	URL string
@@ -56,7 +58,7 @@ type Spec struct {
 	Migrations bool
 	// Fallback keeps the nodes out of rotation as the load balancer's backup servers instead
 	// of down, where it can express that (Nginx round-robin and sticky upstreams): if every
-	// node in rotation fails, requests go to them at once. See Engine.applyRoute.
+	// node in rotation fails, requests go to them at once. See deployer.Engine.applyRoute.
 	Fallback bool
 }
 
@@ -73,8 +75,8 @@ func (s *Spec) NodeNames() []string {
 type ClusterState struct {
 	// Apps maps a node to the versions of the application it has.
 	Apps map[string][]tomcatmgr.App
-	// Age is the nodes by cluster-member age, oldest first (Engine.MemberAge), nil when not
-	// read or unknown: BuildPlan deploys each batch oldest member first.
+	// Age is the nodes by cluster-member age, oldest first (deployer.Engine.MemberAge), nil
+	// when not read or unknown: BuildPlan deploys each batch oldest member first.
 	Age []string
 }
 
@@ -249,7 +251,7 @@ func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, 
 	if err := check(to, from); err != nil {
 		return nil, err
 	}
-	a, b := batches(names, spec.CanarySize)
+	a, b := Batches(names, spec.CanarySize)
 	p := &Plan{App: spec.App, From: from, To: to, WAR: war.Path, SHA256: war.SHA256, Size: war.Size}
 	add := func(s Step) { p.Steps = append(p.Steps, s) }
 	add(Step{Preflight: &PreflightStep{}})
@@ -259,7 +261,7 @@ func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, 
 	add(Step{Route: &RouteStep{In: b, Out: a}})
 	// DeltaManager gives a new context the sessions of the oldest other member only: each batch
 	// is deployed oldest member first, so that the others find the version on it.
-	add(Step{Deploy: &DeployStep{Version: to, Nodes: byAge(a, state.Age)}})
+	add(Step{Deploy: &DeployStep{Version: to, Nodes: ByAge(a, state.Age)}})
 	add(Step{Gate: &GateStep{Version: to, Nodes: a, ProbeFrom: a[0]}})
 	if len(b) > 0 {
 		add(Step{Route: &RouteStep{In: a, Out: b}})
@@ -268,7 +270,7 @@ func BuildPlan(spec *Spec, state *ClusterState, to string, war WARInfo) (*Plan, 
 		} else if spec.Pause > 0 {
 			add(Step{Pause: &PauseStep{Duration: spec.Pause}})
 		}
-		add(Step{Deploy: &DeployStep{Version: to, Nodes: byAge(b, state.Age)}})
+		add(Step{Deploy: &DeployStep{Version: to, Nodes: ByAge(b, state.Age)}})
 		add(Step{Gate: &GateStep{Version: to, Nodes: names, ProbeFrom: b[0], StateFrom: b}})
 	}
 	add(Step{Route: &RouteStep{In: names}})
@@ -293,10 +295,10 @@ func DrainSteps(spec *Spec, old []string) []Step {
 	return out
 }
 
-// batches splits the nodes into the canary batch and the rest. With two nodes or more the
+// Batches splits the nodes into the canary batch and the rest. With two nodes or more the
 // canary has at least two, so that replication is proven before traffic reaches it; when the
 // canary would be every node, the last node forms the second batch.
-func batches(names []string, canary int) (a, b []string) {
+func Batches(names []string, canary int) (a, b []string) {
 	if len(names) == 1 {
 		return names, nil
 	}
@@ -340,7 +342,7 @@ func rollbackSteps(nodes, has []string, version string, canary int) []Step {
 	var steps []Step
 	if len(without) == 0 {
 		// Every node has it: take the last batch out, undeploy there, and it becomes the one without.
-		keep, rest := batches(has, canary)
+		keep, rest := Batches(has, canary)
 		if len(rest) == 0 {
 			return []Step{{Undeploy: &UndeployStep{Versions: []string{version}, Nodes: has}}, {Route: &RouteStep{In: nodes}}}
 		}
@@ -417,4 +419,21 @@ func batchFix(n, canary int) string {
 	}
 	return fmt.Sprintf("with %d nodes no strategy.canary_size avoids it (batches of at least two need four nodes); "+
 		"add a node, or keep round-robin upstreams, where zdd leaves the other nodes as Nginx backup servers", n)
+}
+
+// ByAge returns nodes in the order of age (oldest first; nodes age does not list keep their
+// order, after the others). With age nil it returns nodes unchanged.
+func ByAge(nodes, age []string) []string {
+	if age == nil {
+		return nodes
+	}
+	out := slices.Clone(nodes)
+	pos := func(n string) int {
+		if i := slices.Index(age, n); i >= 0 {
+			return i
+		}
+		return len(age)
+	}
+	slices.SortStableFunc(out, func(a, b string) int { return pos(a) - pos(b) })
+	return out
 }

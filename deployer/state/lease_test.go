@@ -1,4 +1,4 @@
-package deployer
+package state
 
 import (
 	"bufio"
@@ -318,42 +318,4 @@ func TestLeaseTakeoverRecorded(t *testing.T) {
 	assert.Contains(t, hist[0].Note, "generation 3")
 	assert.Contains(t, hist[0].Note, "is gone")
 	assert.Nil(t, LastGood(hist, "app", ""), "a takeover is not a release")
-}
-
-// TestEngineAcquireIncident: resume and abort announce the wait for a live holder and a
-// takeover as warnings, and record the takeover in the history.
-func TestEngineAcquireIncident(t *testing.T) {
-	dir := t.TempDir()
-	var events []Event
-	e := &Engine{Journal: &Journal{Dir: dir}, Sink: SinkFunc(func(ev Event) { events = append(events, ev) })}
-	self, err := readProcStat(os.Getpid())
-	require.NoError(t, err)
-	l := &Locker{Dir: dir, TTL: time.Hour}
-	reused := localLease("deploy")
-	reused.Holder, reused.Token, reused.Generation = "crashed", "old", 4
-	reused.BootID, reused.StartTime, reused.Expires = bootID(), self.StartTime+1, time.Now().Add(time.Hour)
-	require.NoError(t, l.write(reused))
-
-	h, err := e.acquireIncident(context.Background(), l, localLease("resume"))
-	require.NoError(t, err)
-	require.Len(t, events, 1)
-	assert.Equal(t, EventWarning, events[0].Type)
-	assert.Contains(t, events[0].Message, "took over the release lease of crashed@")
-	assert.Contains(t, events[0].Message, "the holder is dead")
-	hist, err := e.Journal.History()
-	require.NoError(t, err)
-	require.Len(t, hist, 1)
-	assert.Equal(t, KindLeaseTakeOver, hist[0].Kind)
-	assert.Contains(t, hist[0].Note, "generation 4")
-	assert.Equal(t, "resume", hist[0].Holder)
-
-	// Held by this live process now: another resume waits one TTL, announcing who holds it.
-	events = nil
-	short := &Locker{Dir: dir, TTL: 300 * time.Millisecond}
-	_, err = e.acquireIncident(context.Background(), short, localLease("abort"))
-	require.ErrorIs(t, err, outcome.ErrLocked)
-	require.Len(t, events, 1)
-	assert.Contains(t, events[0].Message, "the release lease is held by resume@")
-	assert.Contains(t, events[0].Message, "waiting until")
-	require.NoError(t, h.Release())
 }

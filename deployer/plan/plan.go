@@ -1,4 +1,4 @@
-package deployer
+package plan
 
 import (
 	"fmt"
@@ -205,14 +205,14 @@ func (p *Plan) Render(nodes []string, canary int) string {
 	if len(p.From) > 0 {
 		from = strings.Join(p.From, ",")
 	}
-	fmt.Fprintf(&b, "release %s: %s -> %s  (WAR %s, %d bytes, sha256 %s)\n", p.App, from, p.To, p.WAR, p.Size, shortSum(p.SHA256))
-	p.renderSteps(&b, nodes, canary, true)
+	fmt.Fprintf(&b, "release %s: %s -> %s  (WAR %s, %d bytes, sha256 %s)\n", p.App, from, p.To, p.WAR, p.Size, ShortSum(p.SHA256))
+	p.RenderSteps(&b, nodes, canary, true)
 	return b.String()
 }
 
-// renderSteps prints the numbered steps of p, with (when warn) the hazards of single-node
+// RenderSteps prints the numbered steps of p, with (when warn) the hazards of single-node
 // routing and, under each, the "if it fails" line of failureText.
-func (p *Plan) renderSteps(b *strings.Builder, nodes []string, canary int, warn bool) {
+func (p *Plan) RenderSteps(b *strings.Builder, nodes []string, canary int, warn bool) {
 	deployed := map[string]bool{}
 	hazards := map[int]Hazard{}
 	for _, h := range SingleNodeSteps(p, nodes, canary) {
@@ -247,7 +247,7 @@ func (p *Plan) renderSteps(b *strings.Builder, nodes []string, canary int, warn 
 // failureText says what a failure of step s does, by its policy: for FailRollback, the steps
 // that take the new version off the nodes that have it by then (has).
 func (p *Plan) failureText(s Step, nodes, has []string, canary int) string {
-	switch f := s.failure(); f.Do {
+	switch f := s.Failure(); f.Do {
 	case FailPreflight:
 		if s.Migrate != nil {
 			return "stop; no node or route changed (`zdd migrate status` shows the schema)"
@@ -269,7 +269,9 @@ func (p *Plan) failureText(s Step, nodes, has []string, canary int) string {
 	return strings.Join(parts, "; ")
 }
 
-func shortSum(s string) string {
+// ShortSum abbreviates a SHA-256 checksum to its first 12 hex digits, as the plan and the
+// engine's messages print it.
+func ShortSum(s string) string {
 	if len(s) > 12 {
 		return s[:12]
 	}

@@ -1,4 +1,4 @@
-package deployer
+package state
 
 import (
 	"context"
@@ -66,7 +66,7 @@ func (h *Held) TakenOver() *Lease {
 func (h *Held) TakeoverReason() string { return h.reason }
 
 func (h *Held) renew() {
-	t := time.NewTicker(h.l.ttl() / 3)
+	t := time.NewTicker(h.l.LeaseTTL() / 3)
 	defer t.Stop()
 	for {
 		select {
@@ -106,7 +106,7 @@ func (h *Held) Renew() error {
 			return nil
 		}
 		next := h.lease
-		next.Expires = time.Now().UTC().Add(h.l.ttl())
+		next.Expires = time.Now().UTC().Add(h.l.LeaseTTL())
 		if err := h.l.write(next); err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package deployer
+package state
 
 import (
 	"crypto/sha256"
@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/statedir"
 )
 
@@ -55,18 +55,18 @@ func (s *Store) Get(sha string) (string, error) {
 // Put copies the WAR at warPath into the store (once per checksum) and returns the stored copy:
 // Path is in the store, SHA256 and Size describe it. The copy is written to a temporary file
 // and renamed, so a crash never leaves a partial WAR under a checksum name.
-func (s *Store) Put(warPath string) (WARInfo, error) {
+func (s *Store) Put(warPath string) (plan.WARInfo, error) {
 	if err := s.Policy.MkdirAll(s.Dir); err != nil {
-		return WARInfo{}, fmt.Errorf("store: create %s: %w", s.Dir, err)
+		return plan.WARInfo{}, fmt.Errorf("store: create %s: %w", s.Dir, err)
 	}
 	in, err := os.Open(warPath)
 	if err != nil {
-		return WARInfo{}, fmt.Errorf("store: %w", err)
+		return plan.WARInfo{}, fmt.Errorf("store: %w", err)
 	}
 	defer in.Close()
 	tmp, err := s.Policy.CreateTemp(s.Dir, ".incoming-*.war")
 	if err != nil {
-		return WARInfo{}, fmt.Errorf("store: %w", err)
+		return plan.WARInfo{}, fmt.Errorf("store: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	h := sha256.New()
@@ -78,19 +78,19 @@ func (s *Store) Put(warPath string) (WARInfo, error) {
 		err = cerr
 	}
 	if err != nil {
-		return WARInfo{}, fmt.Errorf("store: copy %s: %w", warPath, err)
+		return plan.WARInfo{}, fmt.Errorf("store: copy %s: %w", warPath, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	dst := filepath.Join(s.Dir, sum+".war")
 	if _, err := os.Stat(dst); err == nil {
 		now := time.Now()
 		_ = os.Chtimes(dst, now, now) // stored again: it counts as recent for Retain
-		return WARInfo{Path: dst, SHA256: sum, Size: n}, nil
+		return plan.WARInfo{Path: dst, SHA256: sum, Size: n}, nil
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return WARInfo{}, fmt.Errorf("store: %w", err)
+		return plan.WARInfo{}, fmt.Errorf("store: %w", err)
 	}
-	return WARInfo{Path: dst, SHA256: sum, Size: n}, nil
+	return plan.WARInfo{Path: dst, SHA256: sum, Size: n}, nil
 }
 
 // List returns the checksums of the stored WARs, newest first.
@@ -179,49 +179,4 @@ func Protected(hist []HistoryEntry, app string) []string {
 		out = append(out, g.Entry.SHA256)
 	}
 	return out
-}
-
-// keepWAR copies the plan's WAR into e.Store (when set), so that the release deploys exactly
-// what `zdd rollback` will find later. The plan is not changed: its deploy steps upload the
-// stored copy (warPath). Start calls it once the preflight step judged the WAR and the free
-// space for the copy, before the first step that changes anything.
-func (e *Engine) keepWAR(plan *Plan) error {
-	if e.Store == nil {
-		return nil
-	}
-	info, err := e.Store.Put(plan.WAR)
-	if err != nil {
-		return outcome.Classify(outcome.ErrPreflight, err)
-	}
-	if plan.SHA256 != "" && plan.SHA256 != info.SHA256 {
-		return outcome.Classify(outcome.ErrPreflight, fmt.Errorf("store: %s changed since it was planned (sha256 %s, now %s)",
-			plan.WAR, shortSum(plan.SHA256), shortSum(info.SHA256)))
-	}
-	return nil
-}
-
-// warPath is the WAR a deploy step of rel uploads when it names none of its own: the store's
-// copy of the plan's WAR (by checksum) when the engine keeps WARs and holds it, else the plan's.
-func (e *Engine) warPath(rel *Release) string {
-	if e.Store != nil && rel.Plan.SHA256 != "" {
-		if path, err := e.Store.Get(rel.Plan.SHA256); err == nil {
-			return path
-		}
-	}
-	return rel.Plan.WAR
-}
-
-// pruneStore applies the store's retention after a release, keeping the current and the last
-// good release. A failure is only a warning: the release itself is done.
-func (e *Engine) pruneStore(app string) {
-	if e.Store == nil {
-		return
-	}
-	hist, err := e.Journal.History()
-	if err == nil {
-		_, err = e.Store.Retain(Protected(hist, app)...)
-	}
-	if err != nil {
-		e.emit(Event{Type: EventWarning, Message: "release store retention: " + err.Error()})
-	}
 }

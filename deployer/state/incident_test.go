@@ -1,4 +1,4 @@
-package deployer
+package state
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
+	"github.com/saitodrom/zdd/deployer/plan"
 )
 
 func writeFile(t *testing.T, dir, name, body string) string {
@@ -80,9 +81,9 @@ func TestLastGoodSkipsRolledBackCode(t *testing.T) {
 
 func TestJournalHistoryAndSupersede(t *testing.T) {
 	j := &Journal{Dir: t.TempDir()}
-	old := &Release{ID: "002-a", Plan: Plan{App: "app", To: "002", SHA256: "B"}, Status: StatusRunning, Started: time.Now()}
+	old := &Release{ID: "002-a", Plan: plan.Plan{App: "app", To: "002", SHA256: "B"}, Status: StatusRunning, Started: time.Now()}
 	require.NoError(t, j.Save(old))
-	rb := &Release{ID: "003-b", Supersedes: "002-a", Kind: KindRollback, Plan: Plan{App: "app", To: "003", SHA256: "A"}, Status: StatusRunning}
+	rb := &Release{ID: "003-b", Supersedes: "002-a", Kind: KindRollback, Plan: plan.Plan{App: "app", To: "003", SHA256: "A"}, Status: StatusRunning}
 	old2 := *old
 	old2.Status, old2.TakenOverBy = StatusRolledBack, "zdd rollback by x@y"
 	require.NoError(t, j.AppendHistory(&old2))

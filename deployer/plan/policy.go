@@ -1,9 +1,10 @@
-package deployer
+package plan
 
 // What the engine does when a step fails: Failure.Do is one of these. The kind is decided once,
 // when the plan is built (SetFailurePolicy, RollbackSteps, the hard rollback's plan), stored
-// with the plan in the journal, and read by both the engine's failure path (run.fail) and the
-// plan's rendering ("if it fails: ..."), so that what `zdd plan` prints is what happens.
+// with the plan in the journal, and read by both the engine's failure path (deployer's
+// run.fail) and the plan's rendering ("if it fails: ..."), so that what `zdd plan` prints is
+// what happens.
 const (
 	// FailPreflight: nothing on the nodes or the load balancers changed yet. The run stops,
 	// nothing is undone, and the error is reported as a failed preflight (exit 1) unless it
@@ -45,7 +46,7 @@ type Failure struct {
 // steps (`zdd drain`), stops and needs attention, `zdd drain` retrying (FailAttention); any
 // other step is rolled back (FailRollback). Every place that builds a release plan calls it
 // once; a plan loaded from a journal written before steps carried their policy gets it the
-// same way (fillFailurePolicy). It changes steps in place and returns them.
+// same way (FillFailurePolicy). It changes steps in place and returns them.
 func SetFailurePolicy(steps []Step) []Step {
 	first := len(steps)
 	for i, s := range steps {
@@ -73,10 +74,10 @@ func SetFailurePolicy(steps []Step) []Step {
 	return steps
 }
 
-// fillFailurePolicy gives the steps of p that have no failure policy (a plan recorded by a
+// FillFailurePolicy gives the steps of p that have no failure policy (a plan recorded by a
 // zdd before steps carried one, or made by hand) the one SetFailurePolicy gives them, so that
 // they fail exactly as they did before.
-func (p *Plan) fillFailurePolicy() {
+func (p *Plan) FillFailurePolicy() {
 	missing := false
 	for _, s := range p.Steps {
 		missing = missing || s.OnFailure == nil
@@ -97,30 +98,11 @@ func cloneSteps(steps []Step) []Step {
 	return append([]Step(nil), steps...)
 }
 
-// failure returns the step's failure policy; a step without one is rolled back (the policy
+// Failure returns the step's failure policy; a step without one is rolled back (the policy
 // of a step the plan's builder did not place, such as a rollback step run by hand).
-func (s Step) failure() Failure {
+func (s Step) Failure() Failure {
 	if s.OnFailure == nil {
 		return Failure{Do: FailRollback}
 	}
 	return *s.OnFailure
-}
-
-// canaryRoute returns the index of the step that put a release's canary batch in rotation (the
-// first route that leaves nodes out after the first step that is rolled back), or -1 when the
-// plan has none or is not a release (a rollback's plan is undone as it always was).
-func (r *run) canaryRoute() int {
-	if r.rel.Kind != "" && r.rel.Kind != KindRelease {
-		return -1
-	}
-	first := -1
-	for j, s := range r.rel.Plan.Steps {
-		if first < 0 && s.failure().Do == FailRollback {
-			first = j
-		}
-		if first >= 0 && j > first && s.Route != nil && len(s.Route.Out) > 0 {
-			return j
-		}
-	}
-	return -1
 }

@@ -1,4 +1,4 @@
-package deployer
+package state
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/statedir"
 )
 
@@ -36,7 +37,7 @@ type Release struct {
 	Started time.Time `json:"started"`
 	Updated time.Time `json:"updated"`
 	// Plan is the plan being run.
-	Plan Plan `json:"plan"`
+	Plan plan.Plan `json:"plan"`
 	// Current is the index of the step running, or of the next step to run.
 	Current int `json:"current"`
 	// Status is one of the Status* constants.
@@ -129,7 +130,7 @@ func (j *Journal) Current() (*Release, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("journal: %s is corrupt: %w", j.releasePath(), err)
 	}
-	r.Plan.fillFailurePolicy() // recorded by a zdd before steps carried their failure policy
+	r.Plan.FillFailurePolicy() // recorded by a zdd before steps carried their failure policy
 	return &r, nil
 }
 
@@ -152,15 +153,15 @@ func (j *Journal) AppendHistory(r *Release) error {
 	entry := HistoryEntry{ID: r.ID, Kind: kind, App: r.Plan.App, From: r.Plan.From, To: r.Plan.To, SHA256: r.Plan.SHA256,
 		Status: r.Status, Started: r.Started, Finished: r.Updated, Holder: r.Holder, Host: r.Host,
 		Command: r.Command, LostSessions: r.LostSessions, Error: r.Error, RolledBack: r.RolledBack,
-		Contract: contractRan(r), TakenOverBy: r.TakenOverBy}
+		Contract: ContractRan(r), TakenOverBy: r.TakenOverBy}
 	if entry.Finished.IsZero() {
 		entry.Finished = time.Now().UTC()
 	}
-	return j.appendEntry(entry)
+	return j.AppendEntry(entry)
 }
 
-// appendEntry appends one line to history.jsonl.
-func (j *Journal) appendEntry(entry HistoryEntry) error {
+// AppendEntry appends one line to history.jsonl.
+func (j *Journal) AppendEntry(entry HistoryEntry) error {
 	b, err := json.Marshal(entry)
 	if err != nil {
 		return err
@@ -206,3 +207,7 @@ type HistoryEntry struct {
 func writeAtomic(path string, b []byte) error {
 	return statedir.Policy{}.WriteAtomic(path, b)
 }
+
+// KindAdopt is a history record that registers the WAR of a version zdd did not deploy (it ran
+// before zdd was adopted): `zdd rollback` goes back to it softly, like to a release.
+const KindAdopt = "adopt"
