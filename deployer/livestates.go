@@ -16,6 +16,7 @@ import (
 // the routing meanwhile.
 func (e *Engine) liveStates(ctx context.Context) (map[string]lb.State, error) {
 	if s := e.sentinel; s != nil {
+		s.waitReady()
 		s.mu.Lock()
 		known := s.states != nil
 		for _, n := range e.Spec.NodeNames() {

@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/saitodrom/zdd/connect"
 	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/config"
-	"github.com/saitodrom/zdd/connect"
 	"github.com/saitodrom/zdd/internal/tlsconf/tlsconftest"
 )
 

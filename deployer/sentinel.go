@@ -62,24 +62,39 @@ type sentinel struct {
 	// states is every node's routing as the load balancers reported it when the run started,
 	// updated by each routing change the run applied; nil when unknown (see liveStates).
 	states map[string]lb.State
-	wg     sync.WaitGroup
+	// ready is closed once the first read of the load balancers' states answered or gave up:
+	// until then neither the watch nor a routing change uses in or states.
+	ready chan struct{}
+	wg    sync.WaitGroup
 }
+
+// waitReady returns once the sentinel's first read of the states ended.
+func (s *sentinel) waitReady() { <-s.ready }
 
 // startSentinel watches the nodes in rotation now (as the load balancer reports them, every
 // node when it cannot tell) until the returned stop is called. The first node that goes down
-// cancels ctx with a *NodeDownError as its cause.
+// cancels ctx with a *NodeDownError as its cause. The states are read in the background (an
+// SSH round trip, 1-4 s under load, that the first step need not wait for: a hard rollback's
+// stop runs meanwhile); the watch and the first routing change wait for that read.
 func (e *Engine) startSentinel(ctx context.Context) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	s := &sentinel{e: e, cancel: cancel, dead: map[string]error{}, deployed: map[string]bool{}, in: e.Spec.NodeNames()}
-	sctx, cancelStates := context.WithTimeout(ctx, 5*time.Second)
-	if states, err := e.Router.States(sctx); err == nil {
-		s.in = inRotation(e.Spec.NodeNames(), states)
-		s.states = states
-	}
-	cancelStates()
+	s := &sentinel{e: e, cancel: cancel, dead: map[string]error{}, deployed: map[string]bool{}, in: e.Spec.NodeNames(),
+		ready: make(chan struct{})}
 	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
 	s.wg.Add(1)
-	go s.loop(watchCtx)
+	go func() {
+		sctx, cancelStates := context.WithTimeout(watchCtx, 5*time.Second)
+		states, err := e.Router.States(sctx)
+		cancelStates()
+		if err == nil {
+			s.mu.Lock()
+			s.in = inRotation(e.Spec.NodeNames(), states)
+			s.states = states
+			s.mu.Unlock()
+		}
+		close(s.ready)
+		s.loop(watchCtx) // calls s.wg.Done
+	}()
 	e.sentinel = s
 	return ctx, func() {
 		stopWatch()
@@ -106,6 +121,7 @@ func (e *Engine) routed(states map[string]lb.State) {
 	if s == nil {
 		return
 	}
+	s.waitReady()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in := map[string]bool{}

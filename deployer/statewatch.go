@@ -22,8 +22,11 @@ type ClusterViewer interface {
 }
 
 // The state-transfer watch: a deploy that has run StateGrace (a deploy takes about a second)
-// is checked every StateCheckEvery; it is abandoned once a member the node sees has answered
-// for none of the other nodes StateMisses checks in a row. DeltaManager asks the oldest
+// is checked every StateCheckEvery; it is abandoned once, StateMisses checks in a row (a check
+// that cannot tell counts for neither side), a member the node sees has answered for none of
+// the other nodes, or the node's oldest member when the deploy started has left its view
+// (Tribes drops an unresponsive member within seconds, but the new context still waits for
+// the state it asked of it). DeltaManager asks the oldest
 // member for the sessions when the new context starts and waits stateTransferTimeout (60 s by
 // default) for a member that is dead or frozen; synchronous replication to it stalls as well.
 const (
@@ -46,6 +49,10 @@ type StateTransferError struct {
 	Oldest bool
 	// Waited is how long the deploy had run.
 	Waited time.Duration
+	// Left tells that Member, the oldest member when the deploy started (the one DeltaManager
+	// asked for state), has since left Node's view: Tribes dropped it as unresponsive, but the
+	// new context still waits for its answer.
+	Left bool
 }
 
 func (e *StateTransferError) Error() string {
@@ -56,6 +63,9 @@ func (e *StateTransferError) Error() string {
 	silent := "no node claims it"
 	if len(e.Silent) > 0 {
 		silent = strings.Join(e.Silent, ",") + " does not answer"
+	}
+	if e.Left {
+		silent = "it has left the cluster since the deploy started; " + silent
 	}
 	return fmt.Sprintf("deploy of %s on %s abandoned after %s: it waits for %s %s (%s), which would block it for stateTransferTimeout (60 s by default)",
 		e.Context, e.Node, e.Waited.Round(100*time.Millisecond), who, e.Member, silent)
@@ -75,8 +85,9 @@ func (e *Engine) watchStateTransfer(ctx context.Context, node string, cx tomcatm
 	go func() {
 		defer wg.Done()
 		start := time.Now()
+		asked := oldestMember(ctx, viewer)
 		misses := 0
-		t := time.NewTimer(StateGrace)
+		t := time.NewTimer(StateGrace - time.Since(start))
 		defer t.Stop()
 		for {
 			select {
@@ -86,7 +97,8 @@ func (e *Engine) watchStateTransfer(ctx context.Context, node string, cx tomcatm
 				return
 			case <-t.C:
 			}
-			if st := e.silentMember(ctx, node, viewer); st != nil {
+			switch st, known := e.silentMember(ctx, node, viewer, asked); {
+			case st != nil:
 				misses++
 				if misses >= StateMisses {
 					st.Context, st.Waited = cx.Name(), time.Since(start)
@@ -94,8 +106,8 @@ func (e *Engine) watchStateTransfer(ctx context.Context, node string, cx tomcatm
 					cancel(st)
 					return
 				}
-			} else {
-				misses = 0
+			case known:
+				misses = 0 // every member accounted for; a read that failed leaves the count
 			}
 			t.Reset(StateCheckEvery)
 		}
@@ -107,15 +119,29 @@ func (e *Engine) watchStateTransfer(ctx context.Context, node string, cx tomcatm
 	}
 }
 
-// silentMember returns the first member node sees that no other node answers for, or nil
-// when every member is accounted for (or it cannot tell). A member belongs to an answering
-// node when that node's own view lacks it (a node never lists itself).
-func (e *Engine) silentMember(ctx context.Context, node string, viewer ClusterViewer) *StateTransferError {
+// oldestMember returns the address of the oldest member viewer's node sees now, "" when it
+// cannot tell: as a deploy starts, the member its new context's DeltaManager will ask for state.
+func oldestMember(ctx context.Context, viewer ClusterViewer) string {
 	vctx, cancel := context.WithTimeout(ctx, SentinelTimeout)
 	defer cancel()
 	members, err := viewer.ClusterMembers(vctx)
 	if err != nil || len(members) == 0 {
-		return nil
+		return ""
+	}
+	return members[0].Addr()
+}
+
+// silentMember returns the member the deploy to node waits for in vain, or nil: asked (the
+// oldest member when the deploy started, "" if unknown) when node no longer lists it, else the
+// first member node sees that no other node answers for. A member belongs to an answering node
+// when that node's own view lacks it (a node never lists itself). known is false when it could
+// not tell (a read failed or timed out: a node stalled on replication answers late).
+func (e *Engine) silentMember(ctx context.Context, node string, viewer ClusterViewer, asked string) (st *StateTransferError, known bool) {
+	vctx, cancel := context.WithTimeout(ctx, SentinelTimeout)
+	defer cancel()
+	members, err := viewer.ClusterMembers(vctx)
+	if err != nil {
+		return nil, false
 	}
 	var others []string
 	for _, n := range e.Spec.NodeNames() {
@@ -124,11 +150,11 @@ func (e *Engine) silentMember(ctx context.Context, node string, viewer ClusterVi
 		}
 	}
 	views, silent, ok := e.memberViews(ctx, others)
-	if !ok {
-		return nil
+	if !ok || ctx.Err() != nil {
+		return nil, false
 	}
-	if ctx.Err() != nil {
-		return nil
+	if asked != "" && !slices.ContainsFunc(members, func(m tomcatmgr.Member) bool { return m.Addr() == asked }) {
+		return &StateTransferError{Node: node, Member: asked, Silent: silent, Oldest: true, Left: true}, true
 	}
 	for i, m := range members {
 		claimed := false
@@ -139,10 +165,10 @@ func (e *Engine) silentMember(ctx context.Context, node string, viewer ClusterVi
 			}
 		}
 		if !claimed {
-			return &StateTransferError{Node: node, Member: m.Addr(), Silent: silent, Oldest: i == 0}
+			return &StateTransferError{Node: node, Member: m.Addr(), Silent: silent, Oldest: i == 0}, true
 		}
 	}
-	return nil
+	return nil, true
 }
 
 // stalled returns the *StateTransferError that cancelled ctx, or nil.

@@ -94,3 +94,69 @@ func TestDeployBlockedOnFrozenMemberIsAbandoned(t *testing.T) {
 	assert.False(t, c.State("n3").Down)
 	assert.Equal(t, []string{"001"}, c.Versions("n2"))
 }
+
+// droppingNode is a clusterNode whose view loses n1 once dropped is set, as the healthy
+// nodes' Tribes drop a frozen member after its failed sends (about 5 s on testenv with the
+// failure detector's read test).
+type droppingNode struct {
+	clusterNode
+	dropped *atomic.Bool
+}
+
+func (d droppingNode) ClusterMembers(ctx context.Context) ([]tomcatmgr.Member, error) {
+	ms, err := d.clusterNode.ClusterMembers(ctx)
+	if err != nil || !d.dropped.Load() {
+		return ms, err
+	}
+	var out []tomcatmgr.Member
+	for _, m := range ms {
+		if m != member("n1") {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// The oldest member freezes as n2's deploy starts and leaves the views of n2 and n3 before the
+// first check: no node lists a silent member any more, but n2's new context still waits for the
+// state it asked of n1. The deploy is abandoned all the same, naming n1 and that it left.
+func TestDeployWaitingForAMemberThatLeftIsAbandoned(t *testing.T) {
+	c := deployertest.New(three, "001")
+	spec := testSpec(three)
+	spec.NoDrain = true
+	spec.DeployTimeout = 20 * time.Second
+	e := newEngine(t, c, spec)
+	var frozen, dropped atomic.Bool
+	for _, n := range three {
+		e.Managers[n] = droppingNode{clusterNode{Manager: e.Managers[n], name: n, frozen: &frozen}, &dropped}
+	}
+	e.Managers["n2"] = stallingDeploy{clusterNode{Manager: e.Managers["n2"].(droppingNode).Manager, name: "n2", frozen: &frozen}}
+	e.Managers["n2"] = droppingDeploy{stallingDeploy: e.Managers["n2"].(stallingDeploy), dropped: &dropped}
+	c.OnDeploy = func(node string) {
+		if node == "n2" {
+			frozen.Store(true)
+			time.AfterFunc(StateGrace/2, func() { dropped.Store(true) })
+		}
+	}
+	err := release(t, e, "002")
+	require.ErrorIs(t, err, outcome.ErrNeedsAttention)
+	var st *StateTransferError
+	require.ErrorAs(t, err, &st)
+	assert.Equal(t, "n2", st.Node)
+	assert.Equal(t, "127.0.0.1:4001", st.Member)
+	assert.True(t, st.Left)
+	assert.Equal(t, []string{"n1"}, st.Silent)
+	assert.Less(t, st.Waited, StateGrace+StateMisses*(StateCheckEvery+SentinelTimeout)+time.Second, "abandoned within the bound, not at the deploy timeout")
+	assert.Contains(t, st.Error(), "left the cluster")
+	assert.Equal(t, []string{"001"}, c.Versions("n2"))
+}
+
+// droppingDeploy is n2: its deploy stalls, and its view loses n1 once dropped is set.
+type droppingDeploy struct {
+	stallingDeploy
+	dropped *atomic.Bool
+}
+
+func (d droppingDeploy) ClusterMembers(ctx context.Context) ([]tomcatmgr.Member, error) {
+	return droppingNode{d.clusterNode, d.dropped}.ClusterMembers(ctx)
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/saitodrom/zdd/deployer/wait"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
+	"golang.org/x/sync/errgroup"
 )
 
 // runStep runs one step; idx is its 1-based index for events (0 in a rollback).
@@ -278,21 +279,33 @@ func (e *Engine) undeploy(ctx context.Context, idx int, u *plan.UndeployStep, re
 }
 
 // sessions returns the number of sessions of cx in the cluster: with replication every node
-// holds them all, so it is the largest count any node reports.
+// holds them all, so it is the largest count any node reports. The nodes are asked at once.
 func (e *Engine) sessions(ctx context.Context, cx tomcatmgr.Context) (int, error) {
-	most := 0
 	gone := e.unreachable()
+	var names []string
 	for _, n := range e.Spec.Nodes {
-		if slices.Contains(gone, n.Name) {
-			continue // skipped by a rollback; the others hold the same sessions
+		if !slices.Contains(gone, n.Name) { // a node a rollback skipped: the others hold the same sessions
+			names = append(names, n.Name)
 		}
-		apps, err := e.Managers[n.Name].List(ctx)
+	}
+	counts := make([]int, len(names))
+	errs := make([]error, len(names))
+	var g errgroup.Group
+	for i, n := range names {
+		g.Go(func() error {
+			apps, err := e.Managers[n].List(ctx)
+			if a, ok := findApp(apps, cx); ok && err == nil {
+				counts[i] = a.Sessions
+			}
+			errs[i] = err
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return 0, err
 		}
-		if a, ok := findApp(apps, cx); ok {
-			most = max(most, a.Sessions)
-		}
 	}
-	return most, nil
+	return slices.Max(append(counts, 0)), nil
 }
