@@ -11,9 +11,9 @@ import (
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/state"
+	"github.com/saitodrom/zdd/internal/fanout"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
-	"golang.org/x/sync/errgroup"
 )
 
 // RollbackTimeout bounds a rollback, which runs on a fresh context after a failure or Ctrl-C.
@@ -89,20 +89,11 @@ func (e *Engine) emit(ev Event) {
 // call costs about a second); the first error in configuration order is returned.
 func (e *Engine) Observe(ctx context.Context) (*plan.ClusterState, error) {
 	st := &plan.ClusterState{Apps: map[string][]tomcatmgr.App{}}
-	lists := make([][]tomcatmgr.App, len(e.Spec.Nodes))
-	errs := make([]error, len(e.Spec.Nodes))
-	var g errgroup.Group
-	for i, n := range e.Spec.Nodes {
-		g.Go(func() error {
-			lists[i], errs[i] = e.Managers[n.Name].List(ctx)
-			return nil
-		})
+	lists, err := e.lists(ctx, e.Spec.NodeNames())
+	if err != nil {
+		return nil, err
 	}
-	_ = g.Wait()
 	for i, n := range e.Spec.Nodes {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
 		for _, a := range lists[i] {
 			if a.Path == "/"+e.Spec.App {
 				st.Apps[n.Name] = append(st.Apps[n.Name], a)
@@ -110,6 +101,14 @@ func (e *Engine) Observe(ctx context.Context) (*plan.ClusterState, error) {
 		}
 	}
 	return st, nil
+}
+
+// lists lists the contexts of every node of names at once, in names' order; the first error in
+// that order is returned.
+func (e *Engine) lists(ctx context.Context, names []string) ([][]tomcatmgr.App, error) {
+	lists, errs := fanout.Each(names, func(n string) ([]tomcatmgr.App, error) { return e.Managers[n].List(ctx) })
+	_, err := fanout.First(errs)
+	return lists, err
 }
 
 // Start records a new release for plan in the journal and runs it from the first step. The

@@ -13,7 +13,6 @@ import (
 	"github.com/saitodrom/zdd/deployer/wait"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
-	"golang.org/x/sync/errgroup"
 )
 
 // runStep runs one step; idx is its 1-based index for events (0 in a rollback).
@@ -288,24 +287,15 @@ func (e *Engine) sessions(ctx context.Context, cx tomcatmgr.Context) (int, error
 			names = append(names, n.Name)
 		}
 	}
-	counts := make([]int, len(names))
-	errs := make([]error, len(names))
-	var g errgroup.Group
-	for i, n := range names {
-		g.Go(func() error {
-			apps, err := e.Managers[n].List(ctx)
-			if a, ok := findApp(apps, cx); ok && err == nil {
-				counts[i] = a.Sessions
-			}
-			errs[i] = err
-			return nil
-		})
+	lists, err := e.lists(ctx, names)
+	if err != nil {
+		return 0, err
 	}
-	_ = g.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return 0, err
+	most := 0
+	for _, apps := range lists {
+		if a, ok := findApp(apps, cx); ok {
+			most = max(most, a.Sessions)
 		}
 	}
-	return slices.Max(append(counts, 0)), nil
+	return most, nil
 }

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/state"
+	"github.com/saitodrom/zdd/internal/fanout"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -40,15 +40,6 @@ func (e *Engine) stop(ctx context.Context, idx int, s *plan.StopStep, rel *state
 
 // eachNode runs fn on every node at once and joins the errors.
 func (e *Engine) eachNode(ctx context.Context, names []string, fn func(context.Context, string) error) error {
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, n := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = fn(ctx, n)
-		}()
-	}
-	wg.Wait()
+	_, errs := fanout.Each(names, func(n string) (struct{}, error) { return struct{}{}, fn(ctx, n) })
 	return errors.Join(errs...)
 }
