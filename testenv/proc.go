@@ -76,8 +76,29 @@ func (p process) start(argv []string, env []string) error {
 		_ = cmd.Process.Kill()
 		return err
 	}
+	exited := make(chan struct{})
 	// Reap the child if it exits while this process lives, so it never lingers as a zombie.
-	go func() { _ = cmd.Wait() }()
+	go func() { _ = cmd.Wait(); close(exited) }()
+	return p.waitExec(exited)
+}
+
+// waitExec waits until the kernel shows the started program's arguments. For a moment after
+// execve, /proc/<pid>/cmdline is empty (the new arguments are not mapped yet, and a loaded
+// machine stretches that moment), and running would take the new process for a dead one.
+// A program that exits meanwhile is left for the caller's wait to report, with its log.
+func (p process) waitExec(exited <-chan struct{}) error {
+	err := wait.Until(context.Background(), 5*time.Millisecond, 10*time.Second, p.name+" to start", func(context.Context) (bool, error) {
+		select {
+		case <-exited:
+			return true, nil
+		default:
+		}
+		_, ok := p.running()
+		return ok, nil
+	})
+	if err != nil {
+		return fmt.Errorf("testenv: start %s: its arguments never showed in /proc: %w", p.name, err)
+	}
 	return nil
 }
 
