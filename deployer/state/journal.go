@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -119,16 +118,9 @@ func (j *Journal) Save(r *Release) error {
 
 // Current returns the last release recorded, or nil when there is none.
 func (j *Journal) Current() (*Release, error) {
-	b, err := os.ReadFile(j.releasePath())
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("journal: read %s: %w", j.releasePath(), err)
-	}
 	var r Release
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("journal: %s is corrupt: %w", j.releasePath(), err)
+	if found, err := readJSON(j.releasePath(), "journal", &r); !found || err != nil {
+		return nil, err
 	}
 	r.Plan.FillFailurePolicy() // recorded by a zdd before steps carried their failure policy
 	return &r, nil

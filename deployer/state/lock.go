@@ -70,17 +70,13 @@ func (l *Locker) LeaseTTL() time.Duration {
 // Read returns the lease on file, or nil when there is none. It takes no lock (the lease is
 // replaced atomically) and is what `zdd lock status` shows.
 func (l *Locker) Read() (*Lease, error) {
-	b, err := os.ReadFile(l.path())
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("lock: read %s: %w", l.path(), err)
-	}
 	var lease Lease
-	if err := json.Unmarshal(b, &lease); err != nil {
-		return nil, outcome.WithHint(fmt.Errorf("lock: %s is corrupt: %w", l.path(), err),
-			"if no zdd runs, `zdd lock release --force` removes it (recorded in history)")
+	found, err := readJSON(l.path(), "lock", &lease)
+	if errors.Is(err, errCorrupt) {
+		return nil, outcome.WithHint(err, "if no zdd runs, `zdd lock release --force` removes it (recorded in history)")
+	}
+	if !found || err != nil {
+		return nil, err
 	}
 	return &lease, nil
 }
