@@ -3,8 +3,8 @@ package deployer
 import (
 	"context"
 	"slices"
-	"sync"
 
+	"github.com/saitodrom/zdd/internal/fanout"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -81,26 +81,19 @@ func (e *Engine) memberViews(ctx context.Context, names []string) (views map[str
 		}
 		viewers[n] = v
 	}
+	got, errs := fanout.Each(names, func(n string) ([]tomcatmgr.Member, error) {
+		vctx, cancel := context.WithTimeout(ctx, SentinelTimeout)
+		defer cancel()
+		return viewers[n].ClusterMembers(vctx)
+	})
 	views = map[string][]tomcatmgr.Member{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for n, viewer := range viewers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			vctx, cancel := context.WithTimeout(ctx, SentinelTimeout)
-			defer cancel()
-			ms, err := viewer.ClusterMembers(vctx)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				failed = append(failed, n)
-				return
-			}
-			views[n] = ms
-		}()
+	for i, n := range names {
+		if errs[i] != nil {
+			failed = append(failed, n)
+			continue
+		}
+		views[n] = got[i]
 	}
-	wg.Wait()
 	slices.Sort(failed)
 	return views, failed, true
 }

@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/wait"
+	"github.com/saitodrom/zdd/internal/fanout"
 	"github.com/saitodrom/zdd/lb"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
@@ -93,16 +93,9 @@ func (e *Engine) readmit(ctx context.Context, idx int, r *plan.RouteStep) (in []
 			}
 		}
 	}
-	errs := make([]error, len(newIn))
-	var wg sync.WaitGroup
-	for i, n := range newIn {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = e.readmitNode(ctx, idx, n, peersFor(n), r.Out)
-		}()
-	}
-	wg.Wait()
+	_, errs := fanout.Each(newIn, func(n string) (struct{}, error) {
+		return struct{}{}, e.readmitNode(ctx, idx, n, peersFor(n), r.Out)
+	})
 	kept = &ReadmitError{}
 	for _, n := range r.In {
 		i := slices.Index(newIn, n)
@@ -372,31 +365,17 @@ func (e *Engine) compareSessions(ctx context.Context, node, peer string, cx tomc
 // compareTimes reads each id's last-accessed time on peer and then on node, readmitParallel
 // at a time.
 func (e *Engine) compareTimes(ctx context.Context, node, peer string, cx tomcatmgr.Context, ids []string) ([]string, error) {
-	var (
-		mu    sync.Mutex
-		stale []string
-		errs  []error
-		wg    sync.WaitGroup
-		slots = make(chan struct{}, readmitParallel)
-	)
-	for _, id := range ids {
-		wg.Add(1)
-		slots <- struct{}{}
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			why, err := e.compareOne(ctx, node, peer, cx, id)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-			} else if why != "" {
-				stale = append(stale, id+" "+why)
-			}
-		}()
+	whys, errs := fanout.EachLimit(ids, readmitParallel, func(id string) (string, error) {
+		return e.compareOne(ctx, node, peer, cx, id)
+	})
+	if _, err := fanout.First(errs); err != nil {
+		return nil, &GateError{Check: "sessions", Node: node, Err: fmt.Errorf("compare the sessions of %s with %s: %w", cx.Name(), peer, err)}
 	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return nil, &GateError{Check: "sessions", Node: node, Err: fmt.Errorf("compare the sessions of %s with %s: %w", cx.Name(), peer, errs[0])}
+	var stale []string
+	for i, why := range whys {
+		if why != "" {
+			stale = append(stale, ids[i]+" "+why)
+		}
 	}
 	slices.Sort(stale)
 	return stale, nil

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/deployer/wait"
+	"github.com/saitodrom/zdd/internal/fanout"
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
@@ -46,22 +46,15 @@ func (e *SkippedNodesError) Error() string {
 // as unreachable for the rest of the run.
 func (e *Engine) reachableNodes(ctx context.Context) (ok, gone []string) {
 	known := e.unreachable()
-	errs := make([]error, len(e.Spec.Nodes))
-	var wg sync.WaitGroup
-	for i, n := range e.Spec.Nodes {
+	_, errs := fanout.Each(e.Spec.Nodes, func(n plan.NodeSpec) (struct{}, error) {
 		if slices.Contains(known, n.Name) {
-			errs[i] = errors.New("found down by the sentinel")
-			continue
+			return struct{}{}, errors.New("found down by the sentinel")
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lctx, cancel := context.WithTimeout(ctx, ReachTimeout)
-			defer cancel()
-			_, errs[i] = e.Managers[n.Name].List(lctx)
-		}()
-	}
-	wg.Wait()
+		lctx, cancel := context.WithTimeout(ctx, ReachTimeout)
+		defer cancel()
+		_, err := e.Managers[n.Name].List(lctx)
+		return struct{}{}, err
+	})
 	for i, n := range e.Spec.Nodes {
 		if errs[i] == nil {
 			ok = append(ok, n.Name)

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/saitodrom/zdd/internal/fanout"
 	"github.com/saitodrom/zdd/lb"
 )
 
@@ -200,24 +201,19 @@ func (s *sentinel) loop(ctx context.Context) {
 
 // poll asks every node for its health page at once and returns the failures.
 func (s *sentinel) poll(ctx context.Context, nodes []string) map[string]error {
-	var mu sync.Mutex
+	_, errs := fanout.Each(nodes, func(n string) (struct{}, error) {
+		pctx, cancel := context.WithTimeout(ctx, SentinelTimeout)
+		defer cancel()
+		url := strings.TrimRight(s.e.node(n).URL, "/") + "/" + s.e.Spec.App + s.e.Spec.HealthPath
+		_, err := s.e.Prober.Health(pctx, url)
+		return struct{}{}, err
+	})
 	out := map[string]error{}
-	var wg sync.WaitGroup
-	for _, n := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pctx, cancel := context.WithTimeout(ctx, SentinelTimeout)
-			defer cancel()
-			url := strings.TrimRight(s.e.node(n).URL, "/") + "/" + s.e.Spec.App + s.e.Spec.HealthPath
-			if _, err := s.e.Prober.Health(pctx, url); err != nil {
-				mu.Lock()
-				out[n] = err
-				mu.Unlock()
-			}
-		}()
+	for i, n := range nodes {
+		if errs[i] != nil {
+			out[n] = errs[i]
+		}
 	}
-	wg.Wait()
 	return out
 }
 
