@@ -1,7 +1,6 @@
 package incidentcmd
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
-	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/wiring/wiringtest"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/plan"
@@ -24,9 +23,9 @@ var nodes = []string{"n1", "n2", "n3"}
 // world is a fake cluster of three nodes, a state directory and test streams.
 type world struct {
 	cfg      *config.Config
+	fc       *wiringtest.Cluster
 	spec     *plan.Spec
 	cluster  *deployertest.Cluster
-	dials    int
 	io       *iostreams.IOStreams
 	in       interface{ WriteString(string) (int, error) }
 	out, err interface{ String() string }
@@ -35,12 +34,8 @@ type world struct {
 func newWorld(t *testing.T, versions ...string) *world {
 	cfg := config.Default()
 	cfg.State.Dir = t.TempDir()
-	w := &world{cfg: &cfg, cluster: deployertest.New(nodes, versions...),
-		spec: &plan.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 1,
-			HealthTimeout: time.Second, ReplicationTimeout: time.Second, DrainTimeout: time.Second}}
-	for _, n := range nodes {
-		w.spec.Nodes = append(w.spec.Nodes, plan.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
-	}
+	fc := wiringtest.New(nodes, 1, time.Second, versions...)
+	w := &world{cfg: &cfg, fc: fc, spec: fc.Spec, cluster: fc.Fake}
 	w.reset()
 	return w
 }
@@ -52,15 +47,7 @@ func (w *world) reset() {
 }
 
 func (w *world) deps() Deps {
-	return Deps{IO: w.io, Config: func() (*config.Config, error) { return w.cfg, nil }, Output: "text",
-		Dial: func(context.Context, *config.Config) (*Cluster, error) {
-			w.dials++
-			ms := map[string]deployer.Manager{}
-			for _, n := range nodes {
-				ms[n] = w.cluster.Manager(n)
-			}
-			return &Cluster{Spec: w.spec, Managers: ms, Router: w.cluster.Router(), Prober: w.cluster.Prober()}, nil
-		},
+	return Deps{IO: w.io, Config: func() (*config.Config, error) { return w.cfg, nil }, Output: "text", Dial: w.fc.Dial,
 		Who: state.Lease{Holder: "tester", Host: "here", PID: 1, Command: "zdd rollback"}}
 }
 

@@ -43,7 +43,7 @@ func TestRollbackNothingDeployedExits6(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, 6, outcome.Code(err))
 	assert.Contains(t, err.Error(), "nothing to roll back: app is not deployed")
-	assert.Equal(t, 1, w.dials)
+	assert.Equal(t, 1, w.fc.Dials)
 	assert.Empty(t, w.cluster.Changes())
 	assert.Empty(t, w.history(t))
 }

@@ -53,7 +53,7 @@ func TestLockStatus(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(run("json")), &st))
 	assert.True(t, st.Held)
 	assert.False(t, st.Live)
-	assert.Equal(t, 0, w.dials, "lock status never connects to the cluster")
+	assert.Equal(t, 0, w.fc.Dials, "lock status never connects to the cluster")
 }
 
 func TestLockReleaseLiveNeedsForce(t *testing.T) {
@@ -148,7 +148,7 @@ func TestHistoryText(t *testing.T) {
 	require.Len(t, lines, 3, "--limit 2 keeps the header and the newest two")
 	assert.Contains(t, lines[1], "rollback")
 	assert.Contains(t, lines[2], "lock_release")
-	assert.Equal(t, 0, w.dials, "history never connects to the cluster")
+	assert.Equal(t, 0, w.fc.Dials, "history never connects to the cluster")
 }
 
 func TestHistoryJSON(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/deployer"
-	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/state"
@@ -18,14 +17,7 @@ import (
 // withDatabase is the world's Deps with a database configured: its Dial gives the cluster m.
 func (w *world) withDatabase(m *deployertest.Migrator) Deps {
 	d := w.deps()
-	dial := d.Dial
-	d.Dial = func(ctx context.Context, cfg *config.Config) (*Cluster, error) {
-		c, err := dial(ctx, cfg)
-		if err == nil {
-			c.Migrator = m
-		}
-		return c, err
-	}
+	d.Dial = w.fc.WithMigrator(m)
 	return d
 }
 

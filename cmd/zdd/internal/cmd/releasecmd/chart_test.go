@@ -57,7 +57,7 @@ func TestDeployChartUnwritableChangesNothing(t *testing.T) {
 		assert.Contains(t, err.Error(), "--chart")
 		assert.Contains(t, err.Error(), bad)
 		assert.NotEmpty(t, outcome.Hint(err))
-		assert.Equal(t, 0, w.dials, "refused before connecting")
+		assert.Equal(t, 0, w.fc.Dials, "refused before connecting")
 		assert.Equal(t, 0, w.changes())
 		ents, rerr := os.ReadDir(w.cfg.State.Dir)
 		require.NoError(t, rerr)

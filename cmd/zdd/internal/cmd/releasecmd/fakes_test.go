@@ -1,16 +1,16 @@
 package releasecmd
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
-	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/cmd/zdd/internal/wiring/wiringtest"
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/plan"
@@ -18,16 +18,15 @@ import (
 	"github.com/saitodrom/zdd/testenv"
 )
 
-// world is a fake cluster of three nodes (deployertest's, which start empty) with the release
+// world is a fake cluster of three nodes (wiringtest's, which start empty) with the release
 // commands' dependencies.
 type world struct {
 	t        *testing.T
 	cfg      *config.Config
+	fc       *wiringtest.Cluster
 	spec     *plan.Spec
 	cluster  *deployertest.Cluster
 	router   *deployertest.Router
-	lbErr    error
-	dials    int
 	io       *iostreams.IOStreams
 	out, err interface{ String() string }
 }
@@ -35,14 +34,8 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	cfg := config.Default()
 	cfg.State.Dir = t.TempDir()
-	nodes := []string{"n1", "n2", "n3"}
-	w := &world{t: t, cfg: &cfg, cluster: deployertest.New(nodes),
-		spec: &plan.Spec{App: "app", HealthPath: "/health.jsp", VersionWidth: 3, CanarySize: 2,
-			HealthTimeout: 1e9, ReplicationTimeout: 1e9, DrainTimeout: 1e9}}
-	w.router = w.cluster.Router()
-	for _, n := range nodes {
-		w.spec.Nodes = append(w.spec.Nodes, plan.NodeSpec{Name: n, URL: "http://" + n, Weight: 1})
-	}
+	fc := wiringtest.New([]string{"n1", "n2", "n3"}, 2, time.Second)
+	w := &world{t: t, cfg: &cfg, fc: fc, spec: fc.Spec, cluster: fc.Fake, router: fc.Router}
 	w.reset()
 	return w
 }
@@ -54,17 +47,7 @@ func (w *world) reset() {
 }
 
 func (w *world) deps() Deps {
-	return Deps{IO: w.io, Config: func() (*config.Config, error) { return w.cfg, nil },
-		Dial: func(ctx context.Context, cfg *config.Config) (*Cluster, error) {
-			w.dials++
-			ms := map[string]deployer.Manager{}
-			for _, n := range w.spec.Nodes {
-				ms[n.Name] = w.cluster.Manager(n.Name)
-			}
-			return &Cluster{Spec: w.spec, Managers: ms, Router: w.router, Prober: w.cluster.Prober(),
-				CheckLB:   func(context.Context) error { return w.lbErr },
-				FreeSpace: func(string, int64) error { return nil }}, nil
-		},
+	return Deps{IO: w.io, Config: func() (*config.Config, error) { return w.cfg, nil }, Dial: w.fc.Dial,
 		Who: state.Lease{Holder: "tester", Host: "here", PID: 1, Command: "zdd deploy"}}
 }
 

@@ -87,7 +87,7 @@ func TestDeployRefusesCorruptWARBeforeConnecting(t *testing.T) {
 	assert.Equal(t, 1, outcome.Code(err))
 	assert.Contains(t, err.Error(), "not a zip archive")
 	assert.Contains(t, outcome.Hint(err), "pass the WAR your build produced")
-	assert.Equal(t, 0, w.dials, "refused before connecting")
+	assert.Equal(t, 0, w.fc.Dials, "refused before connecting")
 	events := decodeEvents(t, w.out.String())
 	require.Len(t, events, 1, "a failure before the engine still ends the stream with a summary")
 	assert.Equal(t, "preflight_failed", events[0].Summary.Outcome)
@@ -108,7 +108,7 @@ func TestDeployRefusesLowerVersion(t *testing.T) {
 
 func TestDeployRefusesFailedLBCheck(t *testing.T) {
 	w := newWorld(t)
-	w.lbErr = errBoom
+	w.fc.LBErr = errBoom
 	err := w.deploy(t, "001", nil)
 	require.ErrorIs(t, err, errBoom)
 	assert.Equal(t, 1, outcome.Code(err))
@@ -163,12 +163,12 @@ func TestPauseThenPromote(t *testing.T) {
 		assert.Equal(t, []string{"002"}, w.versions(n))
 	}
 
-	dials := w.dials
+	dials := w.fc.Dials
 	err = RunPromote(context.Background(), &PromoteOptions{Deps: w.deps(), Output: OutputText})
 	assert.Equal(t, 6, outcome.Code(err))
 	assert.Contains(t, err.Error(), "no release is paused")
 	assert.Contains(t, err.Error(), "is done")
-	assert.Equal(t, dials, w.dials, "nothing to promote is found without connecting")
+	assert.Equal(t, dials, w.fc.Dials, "nothing to promote is found without connecting")
 }
 
 func TestPromoteWithoutJournal(t *testing.T) {

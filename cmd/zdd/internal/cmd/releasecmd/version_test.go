@@ -109,7 +109,7 @@ func TestBadVersionFormIsRefusedBeforeConnecting(t *testing.T) {
 	w := newWorld(t)
 	err := w.runVersion(t, "deploy", "abc")
 	assert.Equal(t, 1, outcome.Code(err))
-	assert.Equal(t, 0, w.dials, "the form is checked before any server is contacted")
+	assert.Equal(t, 0, w.fc.Dials, "the form is checked before any server is contacted")
 }
 
 func TestRefusedDeploySaysWhatRuns(t *testing.T) {
