@@ -17,17 +17,20 @@ import (
 	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
+// PreviousWARHint is InspectWAR's hint for the WAR of the code a rollback goes back to.
+const PreviousWARHint = "nothing was changed; give the WAR of the previous code (a zip archive with WEB-INF/web.xml)"
+
 // InspectWAR checks that path is a WAR (tomcatmgr.CheckWAR) and returns its absolute path,
-// checksum and size. Its errors are classified outcome.ErrPreflight.
-func InspectWAR(path string) (plan.WARInfo, error) {
+// checksum and size. Its errors are classified outcome.ErrPreflight; one that says path is no
+// WAR ends with hint (none when hint is empty).
+func InspectWAR(path, hint string) (plan.WARInfo, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return plan.WARInfo{}, outcome.Classify(outcome.ErrPreflight, err)
 	}
 	size, err := tomcatmgr.CheckWAR(abs)
 	if err != nil {
-		return plan.WARInfo{}, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
-			"nothing was changed; give the WAR of the previous code (a zip archive with WEB-INF/web.xml)")
+		return plan.WARInfo{}, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err), hint)
 	}
 	f, err := os.Open(abs)
 	if err != nil {
@@ -135,7 +138,7 @@ func (e *Engine) CheckPrevious(st *plan.ClusterState, v, path string) (plan.WARI
 			"deployer: --previous-version %s does not run on %s (%s)", v, n, e.whereRuns(st))),
 			"name the version that runs on every node (`zdd status`)")
 	}
-	war, err := InspectWAR(path)
+	war, err := InspectWAR(path, PreviousWARHint)
 	if err != nil {
 		return plan.WARInfo{}, err
 	}

@@ -29,7 +29,7 @@ func zipWAR(t *testing.T, body string) plan.WARInfo {
 	require.NoError(t, err)
 	require.NoError(t, zw.Close())
 	require.NoError(t, f.Close())
-	info, err := InspectWAR(p)
+	info, err := InspectWAR(p, "")
 	require.NoError(t, err)
 	return info
 }

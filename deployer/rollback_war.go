@@ -76,7 +76,7 @@ func (e *Engine) goodWAR(ctx context.Context, p *RollbackPlan, st *plan.ClusterS
 		return plan.WARInfo{}, errors.New("deployer: rollback needs the release store")
 	}
 	if p.opts.WAR != "" {
-		war, err := InspectWAR(p.opts.WAR)
+		war, err := InspectWAR(p.opts.WAR, PreviousWARHint)
 		if err != nil {
 			return plan.WARInfo{}, err
 		}

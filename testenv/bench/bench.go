@@ -14,15 +14,13 @@ package bench
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/saitodrom/zdd/deployer"
 	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/testenv"
 )
@@ -241,16 +239,4 @@ func writeWAR(path string, opts testenv.WAROptions) error {
 }
 
 // warInfo is the WAR's path, checksum and size, as a release records them.
-func warInfo(path string) (plan.WARInfo, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return plan.WARInfo{}, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return plan.WARInfo{}, err
-	}
-	return plan.WARInfo{Path: path, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}, nil
-}
+func warInfo(path string) (plan.WARInfo, error) { return deployer.InspectWAR(path, "") }

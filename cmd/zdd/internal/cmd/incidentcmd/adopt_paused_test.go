@@ -26,7 +26,7 @@ func warFile(t *testing.T, version string) plan.WARInfo {
 	require.NoError(t, err)
 	require.NoError(t, testenv.BuildWAR(f, testenv.WAROptions{Version: version}))
 	require.NoError(t, f.Close())
-	info, err := deployer.InspectWAR(p)
+	info, err := deployer.InspectWAR(p, "")
 	require.NoError(t, err)
 	return info
 }

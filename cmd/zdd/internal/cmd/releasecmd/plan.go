@@ -2,13 +2,9 @@ package releasecmd
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -17,7 +13,6 @@ import (
 	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
-	"github.com/saitodrom/zdd/tomcatmgr"
 )
 
 // ReleaseFlags are the flags shared by `zdd plan` and `zdd deploy`.
@@ -165,23 +160,5 @@ func buildPlan(ctx context.Context, e *deployer.Engine, version string, war plan
 
 // warInfo checks the WAR and returns its absolute path, checksum and size.
 func warInfo(path string) (plan.WARInfo, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return plan.WARInfo{}, outcome.Classify(outcome.ErrPreflight, err)
-	}
-	size, err := tomcatmgr.CheckWAR(abs)
-	if err != nil {
-		return plan.WARInfo{}, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, err),
-			"nothing was changed; pass the WAR your build produced (a zip archive with WEB-INF/web.xml), e.g. target/app.war")
-	}
-	f, err := os.Open(abs)
-	if err != nil {
-		return plan.WARInfo{}, outcome.Classify(outcome.ErrPreflight, fmt.Errorf("war: %w", err))
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return plan.WARInfo{}, outcome.Classify(outcome.ErrPreflight, fmt.Errorf("war: read %s: %w", abs, err))
-	}
-	return plan.WARInfo{Path: abs, SHA256: hex.EncodeToString(h.Sum(nil)), Size: size}, nil
+	return deployer.InspectWAR(path, "nothing was changed; pass the WAR your build produced (a zip archive with WEB-INF/web.xml), e.g. target/app.war")
 }

@@ -52,7 +52,7 @@ func TestDeployRegistersThePreviousWAR(t *testing.T) {
 	require.Len(t, hist, 2)
 	assert.Equal(t, state.KindAdopt, hist[0].Kind)
 	assert.Equal(t, "001", hist[0].To)
-	info, err := deployer.InspectWAR(prev)
+	info, err := deployer.InspectWAR(prev, "")
 	require.NoError(t, err)
 	assert.Equal(t, info.SHA256, hist[0].SHA256)
 	_, err = state.NewStore(w.cfg.State.Dir).Get(info.SHA256)
