@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -71,18 +70,8 @@ func (e *Engine) gateNode(ctx context.Context, name string, cx tomcatmgr.Context
 	if a, ok := findApp(apps, cx); !ok || a.State != tomcatmgr.StateRunning {
 		return &GateError{Check: "running", Node: name, Err: fmt.Errorf("%s is not running", cx.Name())}
 	}
-	url := strings.TrimRight(e.node(name).URL, "/") + cx.Path + e.Spec.HealthPath
-	var last int
-	err = wait.Until(ctx, 500*time.Millisecond, e.Spec.HealthTimeout, "the health page "+url, func(ctx context.Context) (bool, error) {
-		code, err := e.Prober.Health(ctx, url)
-		last = code
-		if err != nil {
-			return false, wait.Reason(err)
-		}
-		return code == http.StatusOK, wait.Reason(fmt.Errorf("HTTP %d", code))
-	})
-	if err != nil {
-		return &GateError{Check: "health", Node: name, Err: err, Hint: fmt.Sprintf("last answer HTTP %d; the page must answer 200", last)}
+	if err := e.waitHealthPage(ctx, name, strings.TrimRight(e.node(name).URL, "/")+cx.Path+e.Spec.HealthPath); err != nil {
+		return err
 	}
 	sm, err := m.SessionManager(ctx, cx)
 	if err != nil {

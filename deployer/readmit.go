@@ -253,7 +253,12 @@ func runningVersions(apps []tomcatmgr.App, path string) []string {
 
 // readmitHealth waits for the node's health page (the newest version's) to answer 200.
 func (e *Engine) readmitHealth(ctx context.Context, node string) error {
-	url := strings.TrimRight(e.node(node).URL, "/") + "/" + e.Spec.App + e.Spec.HealthPath
+	return e.waitHealthPage(ctx, node, strings.TrimRight(e.node(node).URL, "/")+"/"+e.Spec.App+e.Spec.HealthPath)
+}
+
+// waitHealthPage waits, up to the spec's health timeout, for the health page at url on node
+// to answer 200; it fails with the health GateError, hinting at the last answer.
+func (e *Engine) waitHealthPage(ctx context.Context, node, url string) error {
 	last := 0
 	err := wait.Until(ctx, 500*time.Millisecond, e.Spec.HealthTimeout, "the health page "+url, func(ctx context.Context) (bool, error) {
 		code, err := e.Prober.Health(ctx, url)

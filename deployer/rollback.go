@@ -376,6 +376,13 @@ func (e *Engine) Rollback(ctx context.Context, p *RollbackPlan) error {
 	if err := e.storeGivenWAR(p, who); err != nil {
 		return err
 	}
+	return e.runRollback(ctx, p, who, by, fmt.Sprintf("rollback %s %s -> %s (the code of %s), %d steps",
+		p.Plan.App, p.Bad.Version, p.Plan.To, goodVersion(p.Good), len(p.Plan.Steps)))
+}
+
+// runRollback runs p's plan as a rollback record of its own, announced by started, taking over
+// the unfinished release it replaces, if any.
+func (e *Engine) runRollback(ctx context.Context, p *RollbackPlan, who state.Lease, by, started string) error {
 	if p.Release != nil {
 		if err := e.markTakenOver(p.Release, by, p.Bad); err != nil {
 			return err
@@ -386,8 +393,7 @@ func (e *Engine) Rollback(ctx context.Context, p *RollbackPlan) error {
 	if p.Release != nil {
 		rel.Supersedes = p.Release.ID
 	}
-	e.emit(Event{Type: EventReleaseStarted, Message: fmt.Sprintf("rollback %s %s -> %s (the code of %s), %d steps",
-		p.Plan.App, p.Bad.Version, p.Plan.To, goodVersion(p.Good), len(p.Plan.Steps))})
+	e.emit(Event{Type: EventReleaseStarted, Message: started})
 	return e.Continue(ctx, rel)
 }
 
@@ -417,17 +423,6 @@ func (e *Engine) markTakenOver(rel *state.Release, by string, bad state.RolledBa
 // hard runs the hard rollback's plan (plan.HardRollbackPlan) as a rollback record of its own, taking over
 // the unfinished release it replaces, if any.
 func (e *Engine) hard(ctx context.Context, p *RollbackPlan, who state.Lease, by string) error {
-	if p.Release != nil {
-		if err := e.markTakenOver(p.Release, by, p.Bad); err != nil {
-			return err
-		}
-	}
-	rel := newRelease(p.Plan, who)
-	rel.Kind, rel.RolledBack = state.KindRollback, &state.RolledBack{Version: p.Bad.Version, SHA256: p.Bad.SHA256}
-	if p.Release != nil {
-		rel.Supersedes = p.Release.ID
-	}
-	e.emit(Event{Type: EventReleaseStarted, Message: fmt.Sprintf("hard rollback %s %s -> %s, %d steps",
-		p.Plan.App, p.Bad.Version, p.Previous, len(p.Plan.Steps))})
-	return e.Continue(ctx, rel)
+	return e.runRollback(ctx, p, who, by, fmt.Sprintf("hard rollback %s %s -> %s, %d steps",
+		p.Plan.App, p.Bad.Version, p.Previous, len(p.Plan.Steps)))
 }
