@@ -58,6 +58,7 @@ type Engine struct {
 // WatchError is a failure seen by the synthetic users of Engine.Watch.
 type WatchError struct{ Err error }
 
+// Error implements error.
 func (w *WatchError) Error() string { return "watch: " + w.Err.Error() }
 
 // Unwrap returns the failure.

@@ -25,6 +25,7 @@ type GateError struct {
 	Hint string
 }
 
+// Error implements error.
 func (g *GateError) Error() string {
 	s := fmt.Sprintf("gate %s on %s: %v", g.Check, g.Node, g.Err)
 	if g.Hint != "" {
@@ -33,6 +34,7 @@ func (g *GateError) Error() string {
 	return s
 }
 
+// Unwrap returns the wrapped error, for errors.Is and errors.As.
 func (g *GateError) Unwrap() error { return g.Err }
 
 // gate checks the new version on the nodes before traffic reaches it: the version runs, its

@@ -52,6 +52,7 @@ type ReadmitError struct {
 	NoneLeft bool
 }
 
+// Error implements error.
 func (r *ReadmitError) Error() string {
 	s := fmt.Sprintf("readmission: kept %s out of rotation: %v", strings.Join(r.Nodes, ","), errors.Join(r.Errs...))
 	if r.NoneLeft {

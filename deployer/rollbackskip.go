@@ -29,6 +29,7 @@ type SkippedNodesError struct {
 	MayHave []string
 }
 
+// Error implements error.
 func (e *SkippedNodesError) Error() string {
 	if len(e.Done) == 0 {
 		return fmt.Sprintf("no node answers (%s): nothing rolled back", strings.Join(e.Nodes, ","))

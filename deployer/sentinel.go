@@ -39,6 +39,7 @@ type NodeDownError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *NodeDownError) Error() string {
 	return fmt.Sprintf("node %s in rotation stopped answering: %v", e.Node, e.Err)
 }

@@ -55,6 +55,7 @@ type StateTransferError struct {
 	Left bool
 }
 
+// Error implements error.
 func (e *StateTransferError) Error() string {
 	who := "a cluster member"
 	if e.Oldest {

@@ -137,6 +137,7 @@ type RolledBackError struct {
 	Err  error
 }
 
+// Error implements error.
 func (e *RolledBackError) Error() string {
 	return fmt.Sprintf("%s on %s: %v (every host was put back to its previous configuration)", e.Step, e.Host, e.Err)
 }
@@ -151,6 +152,7 @@ type RollbackFailedError struct {
 	Rollback []error
 }
 
+// Error implements error.
 func (e *RollbackFailedError) Error() string {
 	msgs := make([]string, len(e.Rollback))
 	for i, r := range e.Rollback {

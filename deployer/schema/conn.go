@@ -24,6 +24,7 @@ type ServerInfo struct {
 	ConnectionID int64  // CONNECTION_ID() of the run connection
 }
 
+// String implements fmt.Stringer.
 func (s ServerInfo) String() string {
 	return fmt.Sprintf("server_id %d (%s, HAProxy active %s)", s.ServerID, s.Hostname, s.Active)
 }

@@ -47,6 +47,7 @@ type Holder struct {
 	Since        time.Time // when the holder took the lock, from its note (UTC)
 }
 
+// String implements fmt.Stringer.
 func (h Holder) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "connection %d", h.ConnectionID)
@@ -70,6 +71,7 @@ type LockedError struct {
 	Waited time.Duration
 }
 
+// Error implements error.
 func (e *LockedError) Error() string {
 	return fmt.Sprintf("schema: lock %s: held by %s; gave up after %s (hint: wait for that run to finish, or check that it is still alive)",
 		e.Lock, e.Holder, e.Waited.Round(time.Millisecond))
@@ -81,6 +83,7 @@ func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 // DirtyError lists journal entries that started but did not finish. It matches [ErrDirty].
 type DirtyError struct{ Entries []Entry }
 
+// Error implements error.
 func (e *DirtyError) Error() string {
 	var b strings.Builder
 	b.WriteString("schema: journal is dirty:")
@@ -109,6 +112,7 @@ type ChecksumError struct {
 	Applied, OnDisk string // sha256 hex
 }
 
+// Error implements error.
 func (e *ChecksumError) Error() string {
 	return fmt.Sprintf("schema: check %s/%s: file changed after it was applied (journal sha256 %.12s, file %.12s) "+
 		"(hint: never edit an applied migration; restore it and add a new file instead)", e.Phase, e.Name, e.Applied, e.OnDisk)
@@ -129,6 +133,7 @@ type StatementError struct {
 	Err      error
 }
 
+// Error implements error.
 func (e *StatementError) Error() string {
 	if e.Rejected {
 		return fmt.Sprintf("schema: up %s %s on server_id %d: %s (rejected by the server before running: nothing changed; "+

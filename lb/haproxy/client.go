@@ -59,6 +59,7 @@ type CommandError struct {
 	Reply string
 }
 
+// Error implements error.
 func (e *CommandError) Error() string {
 	return fmt.Sprintf("haproxy: %s: %s", e.Cmd, e.Reply)
 }

@@ -19,6 +19,7 @@ const (
 	OpStopping OpState = 3
 )
 
+// String implements fmt.Stringer.
 func (o OpState) String() string {
 	switch o {
 	case OpStopped:

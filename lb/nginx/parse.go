@@ -14,6 +14,7 @@ type SyntaxError struct {
 	Msg string
 }
 
+// Error implements error.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("nginx: parse upstream file: line %d: %s", e.Line, e.Msg)
 }

@@ -29,6 +29,7 @@ type HostKeyError struct {
 	Known []string
 }
 
+// Error implements error.
 func (e *HostKeyError) Error() string {
 	host, port, _ := net.SplitHostPort(e.Addr)
 	if e.Changed {

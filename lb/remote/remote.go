@@ -58,6 +58,7 @@ type ExitError struct {
 	Stderr string
 }
 
+// Error implements error.
 func (e *ExitError) Error() string {
 	msg := strings.TrimSpace(e.Stderr)
 	if msg == "" {
@@ -79,6 +80,7 @@ type RunError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *RunError) Error() string {
 	op := ""
 	if e.Op != "" {

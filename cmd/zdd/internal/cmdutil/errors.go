@@ -16,6 +16,7 @@ import (
 // classified outcome.ErrUsage (exit 2).
 type FlagError struct{ err error }
 
+// Error implements error.
 func (e *FlagError) Error() string { return e.err.Error() }
 
 // Unwrap returns the underlying error.
