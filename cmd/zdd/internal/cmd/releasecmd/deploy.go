@@ -10,6 +10,7 @@ import (
 
 	"github.com/saitodrom/zdd/cmd/zdd/internal/cmdutil"
 	"github.com/saitodrom/zdd/deployer"
+	"github.com/saitodrom/zdd/deployer/config"
 	"github.com/saitodrom/zdd/deployer/outcome"
 	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/internal/redact"
@@ -94,15 +95,9 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 		return err
 	}
 	app = cfg.App.Name
-	var events *chart.Recorder
-	if opts.Chart != "" {
-		// Refused before anything is read or changed: a release that cannot leave its chart.
-		if err := chart.CheckWritable(opts.Chart); err != nil {
-			return outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf("--chart: %w", err)),
-				"give --chart a file in an existing, writable directory")
-		}
-		events = &chart.Recorder{}
-		rep.also = events
+	events, err := recordForChart(opts, rep)
+	if err != nil {
+		return err
 	}
 	if err := opts.checkVersion(cfg); err != nil {
 		return err
@@ -147,21 +142,47 @@ func RunDeploy(ctx context.Context, opts *DeployOptions) (err error) {
 			return err
 		}
 	}
-	if len(opts.Watch) > 0 {
-		tlsCfg, err := tlsconf.Client(cfg.Tomcat.CAFile)
-		if err != nil {
-			return outcome.Classify(outcome.ErrPreflight, fmt.Errorf("--watch: tomcat.ca_file: %w", err))
-		}
-		w := watch.Watch(runCtx, watch.WatchOptions{URLs: opts.Watch, TLS: tlsCfg})
-		defer func() {
-			r := w.Stop()
-			if events != nil {
-				writeChart(opts, plan, r, events.Events())
-			}
-		}()
-		e.Watch = watchErrors(runCtx, w)
+	stop, err := watchRelease(runCtx, cfg, opts, e, plan, events)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	return e.Start(runCtx, plan, run.Held.Lease())
+}
+
+// recordForChart checks --chart and, when it is given, records the run's events for it. The
+// check comes before anything is read or changed: a release that cannot leave its chart is refused.
+func recordForChart(opts *DeployOptions, rep *reporter) (*chart.Recorder, error) {
+	if opts.Chart == "" {
+		return nil, nil
+	}
+	if err := chart.CheckWritable(opts.Chart); err != nil {
+		return nil, outcome.WithHint(outcome.Classify(outcome.ErrPreflight, fmt.Errorf("--chart: %w", err)),
+			"give --chart a file in an existing, writable directory")
+	}
+	events := &chart.Recorder{}
+	rep.also = events
+	return events, nil
+}
+
+// watchRelease starts --watch, if given, and feeds its failed requests to the engine (e.Watch).
+// The returned stop ends the watch and writes --chart from its report and events.
+func watchRelease(ctx context.Context, cfg *config.Config, opts *DeployOptions, e *deployer.Engine, p *plan.Plan, events *chart.Recorder) (stop func(), err error) {
+	if len(opts.Watch) == 0 {
+		return func() {}, nil
+	}
+	tlsCfg, err := tlsconf.Client(cfg.Tomcat.CAFile)
+	if err != nil {
+		return nil, outcome.Classify(outcome.ErrPreflight, fmt.Errorf("--watch: tomcat.ca_file: %w", err))
+	}
+	w := watch.Watch(ctx, watch.WatchOptions{URLs: opts.Watch, TLS: tlsCfg})
+	e.Watch = watchErrors(ctx, w)
+	return func() {
+		r := w.Stop()
+		if events != nil {
+			writeChart(opts, p, r, events.Events())
+		}
+	}, nil
 }
 
 // writeChart writes the chart of --chart. The release has ended: a failure to write is
