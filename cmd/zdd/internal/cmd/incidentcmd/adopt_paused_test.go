@@ -34,12 +34,12 @@ func warFile(t *testing.T, version string) plan.WARInfo {
 // release runs a release of the sample WAR of version on the world, through the store as
 // `zdd deploy` does (pause: stop after the canary).
 func (w *world) release(t *testing.T, version string, pause bool) error {
-	spec := *w.spec
+	spec := *w.fc.Spec
 	spec.NoDrain, spec.PauseAfterCanary = true, pause
-	e := &deployer.Engine{Spec: &spec, Managers: map[string]deployer.Manager{}, Router: w.cluster.Router(),
-		Prober: w.cluster.Prober(), Journal: w.journal(), Store: state.NewStore(w.cfg.State.Dir)}
+	e := &deployer.Engine{Spec: &spec, Managers: map[string]deployer.Manager{}, Router: w.fc.Fake.Router(),
+		Prober: w.fc.Fake.Prober(), Journal: w.journal(), Store: state.NewStore(w.cfg.State.Dir)}
 	for _, n := range nodes {
-		e.Managers[n] = w.cluster.Manager(n)
+		e.Managers[n] = w.fc.Fake.Manager(n)
 	}
 	st, err := e.Observe(context.Background())
 	require.NoError(t, err)
@@ -51,20 +51,20 @@ func (w *world) release(t *testing.T, version string, pause bool) error {
 func TestRollbackAdoptedRefusesThenWARWorks(t *testing.T) {
 	w := newWorld(t, "001") // deployed before zdd
 	require.NoError(t, w.release(t, "002", false))
-	w.cluster.SetSessions("n1", "002", 3)
-	before := len(w.cluster.Changes())
+	w.fc.Fake.SetSessions("n1", "002", 3)
+	before := len(w.fc.Fake.Changes())
 	err := w.rollback(func(o *RollbackOptions) { o.Yes = true })
 	require.Error(t, err)
 	assert.Equal(t, 1, outcome.Code(err), "never 6: 001 still runs")
 	assert.Contains(t, err.Error(), "its 3 open sessions would be lost")
 	assert.Contains(t, outcome.Hint(err), "zdd rollback --war app-001.war")
-	assert.Len(t, w.cluster.Changes(), before)
+	assert.Len(t, w.fc.Fake.Changes(), before)
 
 	w.reset()
 	require.NoError(t, w.rollback(func(o *RollbackOptions) { o.Yes, o.NoDrain, o.WAR = true, true, warFile(t, "001").Path }))
 	assert.Contains(t, w.out.String(), "rollback: success 001,002 -> 003")
 	assert.NotContains(t, w.out.String(), "sessions ended")
-	assert.Equal(t, []string{"001", "002", "003"}, w.cluster.Versions("n3"))
+	assert.Equal(t, []string{"001", "002", "003"}, w.fc.Fake.Versions("n3"))
 }
 
 func TestRollbackHardAndWARConflict(t *testing.T) {
@@ -81,15 +81,15 @@ func TestAbortPausedIsTheDefaultRollback(t *testing.T) {
 	w := newWorld(t)
 	require.NoError(t, w.release(t, "001", false))
 	require.ErrorIs(t, w.release(t, "002", true), outcome.ErrPaused)
-	w.cluster.SetSessions("n1", "002", 4)
+	w.fc.Fake.SetSessions("n1", "002", 4)
 	w.cfg.Strategy.LeaseTTL = time.Minute
 	require.NoError(t, RunResume(context.Background(), &ResumeOptions{Deps: w.deps(), Abort: true, Yes: true}))
 	assert.Contains(t, w.out.String(), "abort: success")
 	assert.NotContains(t, w.out.String(), "sessions ended")
 	for _, n := range nodes {
 		// The drain retired 001 (no sessions) and kept 002, whose canary sessions are still open.
-		assert.Equal(t, []string{"002", "003"}, w.cluster.Versions(n), "002 kept on %s for the canary's sessions", n)
-		assert.False(t, w.cluster.State(n).Down)
+		assert.Equal(t, []string{"002", "003"}, w.fc.Fake.Versions(n), "002 kept on %s for the canary's sessions", n)
+		assert.False(t, w.fc.Fake.State(n).Down)
 	}
 	// Asked on a terminal like rollback.
 	err := RunResume(context.Background(), &ResumeOptions{Deps: w.deps(), Abort: true})
@@ -99,7 +99,7 @@ func TestAbortPausedIsTheDefaultRollback(t *testing.T) {
 func TestAbortPausedHardCountsTheCanarySessions(t *testing.T) {
 	w := newWorld(t, "001") // no WAR of 001: the default refuses and names --hard
 	require.ErrorIs(t, w.release(t, "002", true), outcome.ErrPaused)
-	w.cluster.SetSessions("n1", "002", 4)
+	w.fc.Fake.SetSessions("n1", "002", 4)
 	err := RunResume(context.Background(), &ResumeOptions{Deps: w.deps(), Abort: true, Yes: true})
 	require.Error(t, err)
 	assert.Equal(t, 1, outcome.Code(err))
@@ -116,7 +116,7 @@ func TestAbortPausedHardCountsTheCanarySessions(t *testing.T) {
 	require.NoError(t, RunResume(context.Background(), &ResumeOptions{Deps: w.deps(), Abort: true, Hard: true, Yes: true}))
 	assert.Contains(t, w.out.String(), "4 sessions ended")
 	for _, n := range nodes {
-		assert.Equal(t, []string{"001"}, w.cluster.Versions(n))
+		assert.Equal(t, []string{"001"}, w.fc.Fake.Versions(n))
 	}
 }
 

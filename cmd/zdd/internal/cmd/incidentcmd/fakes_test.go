@@ -12,7 +12,6 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/wiring/wiringtest"
 	"github.com/saitodrom/zdd/deployer/config"
-	"github.com/saitodrom/zdd/deployer/deployertest"
 	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
@@ -24,8 +23,6 @@ var nodes = []string{"n1", "n2", "n3"}
 type world struct {
 	cfg      *config.Config
 	fc       *wiringtest.Cluster
-	spec     *plan.Spec
-	cluster  *deployertest.Cluster
 	io       *iostreams.IOStreams
 	in       interface{ WriteString(string) (int, error) }
 	out, err interface{ String() string }
@@ -35,7 +32,7 @@ func newWorld(t *testing.T, versions ...string) *world {
 	cfg := config.Default()
 	cfg.State.Dir = t.TempDir()
 	fc := wiringtest.New(nodes, 1, time.Second, versions...)
-	w := &world{cfg: &cfg, fc: fc, spec: fc.Spec, cluster: fc.Fake}
+	w := &world{cfg: &cfg, fc: fc}
 	w.reset()
 	return w
 }

@@ -44,7 +44,7 @@ func TestRollbackNothingDeployedExits6(t *testing.T) {
 	assert.Equal(t, 6, outcome.Code(err))
 	assert.Contains(t, err.Error(), "nothing to roll back: app is not deployed")
 	assert.Equal(t, 1, w.fc.Dials)
-	assert.Empty(t, w.cluster.Changes())
+	assert.Empty(t, w.fc.Fake.Changes())
 	assert.Empty(t, w.history(t))
 }
 
@@ -55,23 +55,23 @@ func TestRollbackNoOtherGoodReleaseExits6(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, 6, outcome.Code(err))
 	assert.Contains(t, err.Error(), "nothing to roll back: no completed release other than the code of 001")
-	assert.Empty(t, w.cluster.Changes())
+	assert.Empty(t, w.fc.Fake.Changes())
 	assert.Empty(t, w.out.String(), "no result line when nothing ran")
 	assert.Len(t, w.history(t), 1)
 }
 
 func TestRollbackHard(t *testing.T) {
 	w, shaA, shaB := twoReleases(t)
-	w.cluster.SetSessions("n1", "002", 7)
-	w.cluster.SetSessions("n2", "002", 7) // replicated copies: the count is the same session set
-	w.cluster.SetSessions("n3", "001", 3)
+	w.fc.Fake.SetSessions("n1", "002", 7)
+	w.fc.Fake.SetSessions("n2", "002", 7) // replicated copies: the count is the same session set
+	w.fc.Fake.SetSessions("n3", "001", 3)
 	err := w.rollback(func(o *RollbackOptions) { o.Hard, o.Yes = true, true })
 	require.NoError(t, err)
 
 	for _, n := range nodes {
-		assert.Equal(t, []string{"001"}, w.cluster.Versions(n), "002 undeployed on %s", n)
+		assert.Equal(t, []string{"001"}, w.fc.Fake.Versions(n), "002 undeployed on %s", n)
 	}
-	log := w.cluster.Changes()
+	log := w.fc.Fake.Changes()
 	assert.ElementsMatch(t, []string{"stop n1 002", "stop n2 002", "stop n3 002", "undeploy n1 002", "undeploy n2 002", "undeploy n3 002"}, log)
 	for i := 0; i < 3; i++ {
 		assert.True(t, strings.HasPrefix(log[i], "stop "), "every node stops before any undeploy: %v", log)
@@ -116,9 +116,9 @@ func TestRollbackWithoutTerminalNeverPromptsAndRuns(t *testing.T) {
 	assert.Regexp(t, `(?m)^\s+1\. `, plan[:iRun], "numbered steps in the plan")
 
 	for _, n := range nodes {
-		assert.Equal(t, []string{"003"}, w.cluster.Versions(n), "on %s the good code runs as 003 and 001/002 are retired", n)
+		assert.Equal(t, []string{"003"}, w.fc.Fake.Versions(n), "on %s the good code runs as 003 and 001/002 are retired", n)
 	}
-	assert.Contains(t, w.cluster.Changes(), "deploy n1 003")
+	assert.Contains(t, w.fc.Fake.Changes(), "deploy n1 003")
 	assert.Contains(t, w.out.String(), "rollback: success 001,002 -> 003 in ")
 	hist := w.history(t)
 	require.Len(t, hist, 3)
@@ -138,7 +138,7 @@ func TestRollbackOnTerminalAsksAndNoStops(t *testing.T) {
 	assert.Contains(t, err.Error(), "roll back now?: not confirmed; nothing was changed")
 	assert.Contains(t, w.out.String(), "roll back now? [y/N] ")
 	assert.Contains(t, w.err.String(), "takes 002", "the plan is shown before the question")
-	assert.Empty(t, w.cluster.Changes())
+	assert.Empty(t, w.fc.Fake.Changes())
 	assert.Len(t, w.history(t), 2)
 	_, err = os.Stat(w.lockFile())
 	assert.ErrorIs(t, err, os.ErrNotExist, "no lease taken")
@@ -149,7 +149,7 @@ func TestRollbackOnTerminalWithYesDoesNotAsk(t *testing.T) {
 	w.io.SetTTY(true, true, false)
 	require.NoError(t, w.rollback(func(o *RollbackOptions) { o.Yes, o.Hard = true, true }))
 	assert.NotContains(t, w.out.String(), "[y/N]")
-	assert.Equal(t, []string{"001"}, w.cluster.Versions("n2"))
+	assert.Equal(t, []string{"001"}, w.fc.Fake.Versions("n2"))
 }
 
 func TestRollbackJSONPlanIsAnEvent(t *testing.T) {
@@ -207,7 +207,7 @@ func TestResumeAndAbortNothingExit6(t *testing.T) {
 		require.Error(t, err)
 		assert.Equal(t, 6, outcome.Code(err))
 		assert.Contains(t, err.Error(), "is done")
-		assert.Empty(t, w.cluster.Changes())
+		assert.Empty(t, w.fc.Fake.Changes())
 		_, serr := os.Stat(w.lockFile())
 		assert.ErrorIs(t, serr, os.ErrNotExist, "no lease taken")
 	}

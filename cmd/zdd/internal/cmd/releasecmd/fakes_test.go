@@ -12,8 +12,6 @@ import (
 	"github.com/saitodrom/zdd/cmd/zdd/internal/iostreams"
 	"github.com/saitodrom/zdd/cmd/zdd/internal/wiring/wiringtest"
 	"github.com/saitodrom/zdd/deployer/config"
-	"github.com/saitodrom/zdd/deployer/deployertest"
-	"github.com/saitodrom/zdd/deployer/plan"
 	"github.com/saitodrom/zdd/deployer/state"
 	"github.com/saitodrom/zdd/testenv"
 )
@@ -24,9 +22,6 @@ type world struct {
 	t        *testing.T
 	cfg      *config.Config
 	fc       *wiringtest.Cluster
-	spec     *plan.Spec
-	cluster  *deployertest.Cluster
-	router   *deployertest.Router
 	io       *iostreams.IOStreams
 	out, err interface{ String() string }
 }
@@ -35,7 +30,7 @@ func newWorld(t *testing.T) *world {
 	cfg := config.Default()
 	cfg.State.Dir = t.TempDir()
 	fc := wiringtest.New([]string{"n1", "n2", "n3"}, 2, time.Second)
-	w := &world{t: t, cfg: &cfg, fc: fc, spec: fc.Spec, cluster: fc.Fake, router: fc.Router}
+	w := &world{t: t, cfg: &cfg, fc: fc}
 	w.reset()
 	return w
 }
@@ -53,9 +48,9 @@ func (w *world) deps() Deps {
 
 // changes counts the changes on every node (deploys, stops, undeploys, resyncs) and the
 // routing changes.
-func (w *world) changes() int { return len(w.cluster.Changes()) }
+func (w *world) changes() int { return len(w.fc.Fake.Changes()) }
 
-func (w *world) versions(node string) []string { return w.cluster.Versions(node) }
+func (w *world) versions(node string) []string { return w.fc.Fake.Versions(node) }
 
 // war builds the sample WAR in a temporary directory.
 func war(t *testing.T, version string) string {

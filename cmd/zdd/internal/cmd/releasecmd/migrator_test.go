@@ -33,10 +33,10 @@ func TestReleaseCommandsRunMigrationsWithTheirMigrator(t *testing.T) {
 	require.NoError(t, deploy("001", nil))
 	assert.Equal(t, []string{"expand", "contract"}, m.Take(), "deploy")
 
-	w.spec.PauseAfterCanary = true
+	w.fc.Spec.PauseAfterCanary = true
 	require.ErrorIs(t, deploy("002", nil), outcome.ErrPaused)
 	assert.Equal(t, []string{"expand"}, m.Take(), "deploy, paused")
-	w.spec.PauseAfterCanary = false
+	w.fc.Spec.PauseAfterCanary = false
 	require.NoError(t, RunPromote(context.Background(), &PromoteOptions{Deps: w.withDatabase(m), Output: OutputText}))
 	assert.Equal(t, []string{"contract"}, m.Take(), "promote")
 

@@ -16,7 +16,7 @@ import (
 
 // handDeployed puts version on every node, as a deploy through the Manager (not zdd) would.
 func (w *world) handDeployed(version string) {
-	w.cluster.Put(version, "n1", "n2", "n3")
+	w.fc.Fake.Put(version, "n1", "n2", "n3")
 }
 
 func TestPlanWarnsAboutARunningVersionWithoutWAR(t *testing.T) {

@@ -119,7 +119,7 @@ func TestDeployRefusesFailedLBCheck(t *testing.T) {
 
 func TestDeployRefusesUnauthorised(t *testing.T) {
 	w := newWorld(t)
-	w.cluster.Fail(deployertest.List, "n1", &tomcatmgr.Error{Op: "list", Node: "n1", Status: 401, Kind: tomcatmgr.ErrAuth})
+	w.fc.Fake.Fail(deployertest.List, "n1", &tomcatmgr.Error{Op: "list", Node: "n1", Status: 401, Kind: tomcatmgr.ErrAuth})
 	err := w.deploy(t, "001", nil)
 	require.Error(t, err)
 	assert.Equal(t, 1, outcome.Code(err))
@@ -150,7 +150,7 @@ func TestDeployTimeoutIsInterrupted(t *testing.T) {
 func TestPauseThenPromote(t *testing.T) {
 	w := newWorld(t)
 	require.NoError(t, w.deploy(t, "001", nil))
-	w.spec.PauseAfterCanary = true
+	w.fc.Spec.PauseAfterCanary = true
 	err := w.deploy(t, "002", nil)
 	assert.Equal(t, 7, outcome.Code(err), "%v", err)
 	assert.Contains(t, outcome.Hint(err), "zdd promote")
@@ -198,7 +198,7 @@ func TestDrain(t *testing.T) {
 func TestDrainRefusesPausedRelease(t *testing.T) {
 	w := newWorld(t)
 	require.NoError(t, w.deploy(t, "001", nil))
-	w.spec.PauseAfterCanary = true
+	w.fc.Spec.PauseAfterCanary = true
 	require.ErrorIs(t, w.deploy(t, "002", nil), outcome.ErrPaused)
 	before := w.changes()
 	err := RunDrain(context.Background(), &DrainOptions{Deps: w.deploy2deps(), Output: OutputText})
@@ -221,7 +221,7 @@ func TestStatus(t *testing.T) {
 	assert.Contains(t, w.out.String(), "lock: free\n")
 
 	w.reset()
-	w.cluster.Fail(deployertest.List, "n3", errBoom)
+	w.fc.Fake.Fail(deployertest.List, "n3", errBoom)
 	err := RunStatus(context.Background(), &StatusOptions{Deps: w.deps(), Output: OutputJSON})
 	assert.Equal(t, 1, outcome.Code(err))
 	var st Status

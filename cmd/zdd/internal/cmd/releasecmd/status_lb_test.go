@@ -36,7 +36,7 @@ func TestStatusShowsEveryPartWhenALoadBalancerIsUnreachable(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		c.Router = &hostsRouter{Router: w.router, hosts: []nginx.HostState{{Host: "lb1", States: good}, {Host: "lb2", Err: dialErr}}}
+		c.Router = &hostsRouter{Router: w.fc.Router, hosts: []nginx.HostState{{Host: "lb1", States: good}, {Host: "lb2", Err: dialErr}}}
 		return c, nil
 	}
 	w.cfg.LB.Hosts = nil
@@ -77,7 +77,7 @@ func TestStatusShowsEveryPartWhenALoadBalancerIsUnreachable(t *testing.T) {
 	other := map[string]lb.State{"n1": {Weight: 1}, "n2": {Weight: 1}, "n3": {Weight: 1}}
 	deps.Dial = func(ctx context.Context, cfg *config.Config) (*Cluster, error) {
 		c, err := dial(ctx, cfg)
-		c.Router = &hostsRouter{Router: w.router, hosts: []nginx.HostState{{Host: "lb1", States: good}, {Host: "lb2", States: other}}}
+		c.Router = &hostsRouter{Router: w.fc.Router, hosts: []nginx.HostState{{Host: "lb1", States: good}, {Host: "lb2", States: other}}}
 		return c, err
 	}
 	w.reset()
@@ -89,7 +89,7 @@ func TestStatusShowsEveryPartWhenALoadBalancerIsUnreachable(t *testing.T) {
 	// Every host read and agreeing: no error, exit 0.
 	deps.Dial = func(ctx context.Context, cfg *config.Config) (*Cluster, error) {
 		c, err := dial(ctx, cfg)
-		c.Router = &hostsRouter{Router: w.router, hosts: []nginx.HostState{{Host: "lb1", States: good}, {Host: "lb2", States: good}}}
+		c.Router = &hostsRouter{Router: w.fc.Router, hosts: []nginx.HostState{{Host: "lb1", States: good}, {Host: "lb2", States: good}}}
 		return c, err
 	}
 	w.reset()
